@@ -178,6 +178,49 @@ class ExperimentResult(msgspec.Struct, frozen=True):
     schema_version: int = SCHEMA_VERSION
 
 
+RunStatus = Literal["created", "running", "finished", "budget_exhausted", "failed", "stopped"]
+
+
+class TaskRef(msgspec.Struct, frozen=True):
+    """Which task a run works on: its kind, name and the directory it was loaded from."""
+
+    kind: Literal["improve", "replicate"]
+    name: str
+    source: str
+    """Absolute path of the task directory (holds ``private/``, never mounted for agents)."""
+    schema_version: int = SCHEMA_VERSION
+
+
+class Spend(msgspec.Struct, frozen=True):
+    """Budgets spent so far."""
+
+    usd: float = 0.0
+    tokens: int = 0
+    wall_seconds: float = 0.0
+    model_calls: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+
+class RunManifest(msgspec.Struct, frozen=True):
+    """``run.json``: the run's task, config, status and spend; rewritten atomically."""
+
+    run_id: str
+    task: TaskRef
+    config: dict[str, object]
+    status: RunStatus = "created"
+    stage: str = "created"
+    spend: Spend = Spend()
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    best_metric: float | None = None
+    score: float | None = None
+    """Graded score on the hidden answers (improve) or the rubric (replicate)."""
+    grade: dict[str, object] = {}
+    reproduce_verdict: str | None = None
+    note: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+
 # ---- journal events (journal/events.jsonl), a tagged union ----
 
 

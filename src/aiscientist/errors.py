@@ -18,6 +18,9 @@
      ├── ToolError                  a tool call the model can fix; sent back to it
      ├── SandboxError               the sandbox could not run a command at all
      ├── GradingError               a submission cannot be graded (invalid, missing)
+     ├── TreeError                  the hypothesis tree refused a mutation
+     │    ├── IllegalTransitionError a hypothesis state change not in the state machine
+     │    └── ClaimConflictError    a live lease is held by someone else, or was lost
      └── RunStopped                 control flow: the run ended (finish, limit)
 
 Errors the model can fix (``ToolError``) go back to it as tool results; everything else
@@ -89,6 +92,18 @@ class SandboxError(AIScientistError):
 
 class GradingError(AIScientistError):
     """A submission cannot be graded: missing, or invalid against the sample."""
+
+
+class TreeError(AIScientistError):
+    """The hypothesis tree refused a mutation (unknown node, bad reference, bad value)."""
+
+
+class IllegalTransitionError(TreeError):
+    """A hypothesis state change that the state machine does not allow."""
+
+
+class ClaimConflictError(TreeError):
+    """A hypothesis is leased by another owner, or the caller's lease expired or was taken."""
 
 
 class RunStopped(AIScientistError):

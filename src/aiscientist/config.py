@@ -37,11 +37,20 @@ class ModelsConfig(_Strict):
     """Model of helper subagents."""
     judge: str | None = None
     """Model of the rubric judge."""
+    tool_protocol: Literal["auto", "native", "json"] = "auto"
+    """How agents call tools: native tool calls, or one JSON action per reply (small local
+    models); auto = json for ``local``, native otherwise."""
 
     def for_role(self, role: str) -> str:
         """The model string of ``role``."""
         value = getattr(self, role, None) if role in type(self).model_fields else None
-        return value or self.default
+        return str(value or self.default)
+
+    def protocol_for(self, role: str) -> Literal["native", "json"]:
+        """The tool protocol of ``role``'s model."""
+        if self.tool_protocol != "auto":
+            return self.tool_protocol
+        return "json" if self.for_role(role) == "local" else "native"
 
 
 class BudgetConfig(_Strict):

@@ -1,0 +1,153 @@
+"""Tier 0: the orchestrator calls specialists as tools, next to its file tools.
+
+Plain class; the runtime hands it ``dispatch`` (which journals and sends a ``Delegation`` to a
+specialist actor) and makes it a Ray actor. Finishing is gated: an ``improve`` run needs a
+valid ``submission/submission.csv``, a ``replicate`` run a committed ``reproduce.sh``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.loop import Agent, Outcome
+from aiscientist.agents.prompts import render
+from aiscientist.agents.specialists import usage_sink
+from aiscientist.agents.tools import Args, Finished, Tool, ToolSet
+from aiscientist.agents.workspace_tools import ToolContext, read_tools, write_tools
+from aiscientist.config import RunConfig
+from aiscientist.errors import ToolError
+from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
+from aiscientist.models.base import Model
+from aiscientist.workspace.rundir import read_manifest
+from aiscientist.workspace.view import WorkspaceView
+
+Dispatch = Callable[[Delegation], Result]
+Validator = Callable[[Path], list[str]]
+
+
+class DelegateArgs(Args):
+    role: Literal["comprehension", "prioritization", "implementation", "experimentation", "helper"]
+    """Which specialist to call."""
+    instruction: str
+    """What to do, in a few sentences."""
+    mode: Literal["", "full", "fix"] = ""
+    """implementation only: 'full' (write from scratch) or 'fix' (repair)."""
+    inputs: list[str] = []
+    """Workspace files the specialist should read first."""
+
+
+class FinishArgs(Args):
+    summary: str
+    """What was achieved and where the submission is."""
+
+
+HANDOFF = {"experimentation": "agent/impl_log.md", "implementation": "agent/exp_log.md"}
+
+
+def replicate_gate(run_dir: Path) -> list[str]:
+    """Problems that stop a replicate run from finishing."""
+    sub = run_dir / "submission"
+    if not (sub / "reproduce.sh").is_file():
+        return ["submission/reproduce.sh does not exist"]
+    out = subprocess.run(
+        ["git", "-C", str(sub), "ls-files", "--error-unmatch", "reproduce.sh"],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        return ["submission/reproduce.sh is not committed to the submission git repo"]
+    return []
+
+
+class Orchestrator:
+    """The Tier-0 agent of a hierarchical run."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        config: RunConfig,
+        model: Model,
+        dispatch: Dispatch,
+        guard: BudgetGuard,
+        validate_submission: Validator,
+        status_extra: Callable[[], str] | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir).resolve()
+        self.config = config
+        self.model = model
+        self.dispatch = dispatch
+        self.guard = guard
+        self.validate_submission = validate_submission
+        self.status_extra = status_extra
+        self.view = WorkspaceView(self.run_dir, "orchestrator")
+
+    def tools(self, kind: str) -> ToolSet:
+        ctx = ToolContext(view=self.view, sandbox=self.config.sandbox)
+
+        def delegate(a: DelegateArgs) -> str:
+            inputs = [Pointer(path=p) for p in a.inputs]
+            handoff = HANDOFF.get(a.role)
+            if handoff and self.view.exists(handoff):
+                inputs.append(Pointer(path=handoff))
+            remaining = self.guard.remaining()
+            d = Delegation(
+                id=new_id("del"),
+                role=a.role,
+                instruction=a.instruction,
+                inputs=tuple(inputs[:20]),
+                budget=Budget(
+                    usd=remaining.usd,
+                    tokens=remaining.tokens,
+                    wall_seconds=remaining.wall_seconds,
+                    steps=self.config.limits.specialist_steps,
+                ),
+                mode=a.mode,
+            )
+            result = self.dispatch(d)
+            self.guard.record(result.usage)
+            changed = ", ".join(p.path for p in result.delta[:12]) or "nothing"
+            return f"[{result.role}: {result.status}] {result.summary.text}\nchanged: {changed}"
+
+        def finish(a: FinishArgs) -> str:
+            problems = (
+                replicate_gate(self.run_dir)
+                if kind == "replicate"
+                else self.validate_submission(self.run_dir)
+            )
+            if problems:
+                raise ToolError("cannot finish yet: " + "; ".join(problems))
+            raise Finished(a.summary)
+
+        return ToolSet(
+            [
+                *read_tools(ctx),
+                *write_tools(ctx),
+                Tool("delegate", "Call a specialist and get its summary.", DelegateArgs, delegate),
+                Tool("finish", "Finish the run (gated on a valid submission).", FinishArgs, finish),
+            ]
+        )
+
+    def status_line(self) -> str:
+        extra = self.status_extra() if self.status_extra else ""
+        return f"[status] {self.guard.describe()}. {extra}".strip()
+
+    def run(self, max_steps: int | None = None) -> Outcome:
+        """Drive the run until finish, a limit, or the budget ends it."""
+        manifest = read_manifest(self.run_dir)
+        kind = manifest.task.kind
+        agent = Agent(
+            model=self.model,
+            tools=self.tools(kind),
+            system=render("orchestrator", task_kind=kind, task_name=manifest.task.name),
+            task=render("orchestrator_task", task_kind=kind, task_name=manifest.task.name),
+            guard=self.guard,
+            max_steps=max_steps or self.config.limits.orchestrator_steps,
+            protocol=self.config.models.protocol_for("orchestrator"),
+            on_usage=usage_sink(self.view, "orchestrator"),  # type: ignore[arg-type]
+            status_line=self.status_line,
+        )
+        return agent.run()

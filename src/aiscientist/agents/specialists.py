@@ -1,0 +1,140 @@
+"""Tier-1 specialists: a prompt template plus a tool set per role.
+
+A ``Specialist`` is a plain class (the runtime makes it a Ray actor). ``handle`` runs one
+session for a ``Delegation`` and returns a ``Result``: a summary and pointers to the files it
+changed. It holds no state that is not in the workspace, so it can die and re-enter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
+from aiscientist.agents.experiments import ExperimentService
+from aiscientist.agents.loop import Agent
+from aiscientist.agents.prompts import render
+from aiscientist.agents.tools import Args, Tool, ToolSet
+from aiscientist.agents.workspace_tools import (
+    ToolContext,
+    finish_tool,
+    home_of,
+    read_tools,
+    shell_tool,
+    write_tools,
+)
+from aiscientist.config import RunConfig
+from aiscientist.messages import Delegation, Result, Summary
+from aiscientist.models.base import Completion, Model
+from aiscientist.workspace.rundir import read_manifest
+from aiscientist.workspace.view import WorkspaceView
+
+SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": "agent/exp_log.md"}
+
+
+class NoteArgs(Args):
+    text: str
+    """A note for the log of this session (results, decisions, next steps)."""
+
+
+def usage_sink(view: WorkspaceView, role: str) -> object:
+    """Append one line per model call to ``journal/usage/<role>.jsonl``."""
+
+    def sink(reply: Completion, latency: float) -> None:
+        u = reply.usage
+        record = {
+            "at": time.time(),
+            "role": role,
+            "model": reply.model,
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "cost_usd": u.cost_usd,
+            "latency_s": round(latency, 4),
+        }
+        view.append_record(f"journal/usage/{role}.jsonl", json.dumps(record).encode())
+
+    return sink
+
+
+def role_tools(
+    role: str,
+    view: WorkspaceView,
+    config: RunConfig,
+    experiments: ExperimentService | None,
+) -> ToolSet:
+    """The tools of ``role``."""
+    ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
+    tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
+    if ctx.home:
+        tools.append(shell_tool(ctx))
+    if role == "implementation":
+        tools.append(adopt_tool(view))
+    if role == "experimentation" and experiments is not None:
+        tools += experiment_tools(view, experiments, config)
+    log = SESSION_LOGS.get(role)
+    if log is not None:
+
+        def note(a: NoteArgs, _log: str = log) -> str:
+            view.append_text(_log, a.text)
+            return "noted"
+
+        tools.append(Tool("note", f"Append a note to {log}.", NoteArgs, note))
+    tools.append(finish_tool())
+    return ToolSet(tools)
+
+
+class Specialist:
+    """One Tier-1 role. ``handle`` is the only entry point."""
+
+    def __init__(
+        self,
+        role: str,
+        run_dir: Path,
+        config: RunConfig,
+        model: Model,
+        experiments: ExperimentService | None = None,
+    ) -> None:
+        self.role = role
+        self.run_dir = Path(run_dir).resolve()
+        self.config = config
+        self.model = model
+        self.experiments = experiments
+
+    def handle(self, delegation: Delegation) -> Result:
+        """Run one session for ``delegation``."""
+        view = WorkspaceView(self.run_dir, self.role)
+        manifest = read_manifest(self.run_dir)
+        log = SESSION_LOGS.get(self.role)
+        if log is not None:
+            view.begin_section(log, f"session {delegation.id} ({delegation.mode or 'default'})")
+            view.append_text(log, f"Instruction: {delegation.instruction}")
+        inputs = "\n".join(f"- {p.path}" for p in delegation.inputs) or "- (none)"
+        agent = Agent(
+            model=self.model,
+            tools=role_tools(self.role, view, self.config, self.experiments),
+            system=render(
+                self.role,
+                task_kind=manifest.task.kind,
+                task_name=manifest.task.name,
+                mode=delegation.mode or "full",
+            ),
+            task=render("delegation", instruction=delegation.instruction, inputs=inputs),
+            guard=BudgetGuard(delegation.budget),
+            max_steps=delegation.budget.steps or self.config.limits.specialist_steps,
+            protocol=self.config.models.protocol_for(self.role),
+            on_usage=usage_sink(view, self.role),  # type: ignore[arg-type]
+        )
+        outcome = agent.run()
+        if log is not None:
+            view.append_text(log, f"Outcome ({outcome.status}): {outcome.summary}")
+        status = "ok" if outcome.status == "ok" else outcome.status
+        return Result(
+            delegation_id=delegation.id,
+            role=delegation.role,
+            status=status,
+            summary=Summary(outcome.summary[:1500]),
+            delta=view.take_delta()[:30],
+            usage=outcome.usage,
+        )

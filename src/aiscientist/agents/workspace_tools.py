@@ -1,0 +1,187 @@
+"""Tools over the workspace and the sandbox, shared by every role."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from aiscientist.agents.tools import Args, Finished, NoArgs, Tool
+from aiscientist.config import SandboxConfig
+from aiscientist.errors import ToolError
+from aiscientist.sandbox.base import Limits, Mount
+from aiscientist.workspace.view import WorkspaceView
+
+
+@dataclass
+class ToolContext:
+    """What tools of one session act on."""
+
+    view: WorkspaceView
+    sandbox: SandboxConfig
+    home: str = ""
+    """Region (relative dir) where this role's shell runs; '' = no shell."""
+    shell_timeout: float = 600.0
+
+
+class ReadFileArgs(Args):
+    path: str
+    """Path relative to the run directory."""
+    offset: int = 0
+    """First character to return."""
+    limit: int = 6000
+    """Most characters to return."""
+
+
+class ListArgs(Args):
+    path: str = "."
+    """Directory relative to the run directory."""
+    pattern: str = "*"
+    """Glob pattern (matched recursively)."""
+
+
+class SearchArgs(Args):
+    pattern: str
+    """Regular expression to look for."""
+    path: str = "."
+    """Directory to search under."""
+
+
+class WriteArgs(Args):
+    path: str
+    """Path relative to the run directory, inside one of your regions."""
+    content: str
+    """The whole new content of the file."""
+
+
+class EditArgs(Args):
+    path: str
+    """File to edit."""
+    old: str
+    """Exact text to replace (must occur once)."""
+    new: str
+    """Replacement text."""
+
+
+class ShellArgs(Args):
+    command: str
+    """Shell command, run in your home directory inside the sandbox."""
+    timeout_s: float = 120.0
+    """Seconds before the command is killed."""
+
+
+class FinishArgs(Args):
+    summary: str
+    """What was done and where the results are (a few sentences)."""
+
+
+def read_tools(ctx: ToolContext) -> list[Tool]:
+    """read_file, list_files, search, read_map."""
+    view = ctx.view
+
+    def read_file(a: ReadFileArgs) -> str:
+        text = view.read_text(a.path)
+        chunk = text[a.offset : a.offset + a.limit]
+        more = len(text) - (a.offset + len(chunk))
+        return chunk + (f"\n[… {more} more characters; use offset]" if more > 0 else "")
+
+    def list_files(a: ListArgs) -> str:
+        files = view.list(a.path, a.pattern, limit=300)
+        return "\n".join(files) if files else "(no files)"
+
+    def search(a: SearchArgs) -> str:
+        try:
+            rx = re.compile(a.pattern)
+        except re.error as exc:
+            raise ToolError(f"bad regular expression {a.pattern!r}: {exc}") from exc
+        hits: list[str] = []
+        for rel in view.list(a.path, "*", limit=2000):
+            p = view.path(rel)
+            if p.stat().st_size > 2_000_000:
+                continue
+            try:
+                lines = p.read_text(errors="strict").splitlines()
+            except (UnicodeDecodeError, OSError):
+                continue
+            for i, line in enumerate(lines, 1):
+                if rx.search(line):
+                    hits.append(f"{rel}:{i}: {line[:200]}")
+                    if len(hits) >= 60:
+                        return "\n".join(hits) + "\n[more hits cut]"
+        return "\n".join(hits) if hits else "(no match)"
+
+    def read_map(_: NoArgs) -> str:
+        if view.exists("MAP.md"):
+            return view.read_text("MAP.md", limit=8000)
+        return "\n".join(view.list(".", "*", limit=200))
+
+    return [
+        Tool("read_file", "Read a file of the workspace.", ReadFileArgs, read_file),
+        Tool("list_files", "List files under a directory.", ListArgs, list_files),
+        Tool("search", "Search text files for a regular expression.", SearchArgs, search),
+        Tool("read_map", "Read the workspace map (files, owners, summaries).", NoArgs, read_map),
+    ]
+
+
+def write_tools(ctx: ToolContext) -> list[Tool]:
+    """write_file, edit_file: only inside the role's regions."""
+    view = ctx.view
+
+    def write_file(a: WriteArgs) -> str:
+        ptr = view.write_text(a.path, a.content)
+        return f"wrote {ptr.path} ({ptr.size} bytes)"
+
+    def edit_file(a: EditArgs) -> str:
+        text = view.read_text(a.path)
+        count = text.count(a.old)
+        if count != 1:
+            raise ToolError(f"'old' occurs {count} times in {a.path!r}; it must occur once")
+        ptr = view.write_text(a.path, text.replace(a.old, a.new))
+        return f"edited {ptr.path}"
+
+    return [
+        Tool("write_file", "Create or replace a file in your regions.", WriteArgs, write_file),
+        Tool("edit_file", "Replace one exact snippet in a file.", EditArgs, edit_file),
+    ]
+
+
+def shell_tool(ctx: ToolContext) -> Tool:
+    """A shell in the sandbox, working in the role's home region."""
+    view = ctx.view
+
+    def shell(a: ShellArgs) -> str:
+        from aiscientist.sandbox import make_sandbox
+
+        home = view.writable_path(ctx.home)
+        home.mkdir(parents=True, exist_ok=True)
+        before = time.time()
+        res = make_sandbox(ctx.sandbox).run(
+            a.command,
+            workdir=home,
+            mounts=[Mount(view.root / "task", view.root / "task", read_only=True)],
+            env={"TASK_DIR": str(view.root / "task")},
+            limits=Limits(),
+            timeout=min(a.timeout_s, ctx.shell_timeout),
+        )
+        for p in home.rglob("*"):
+            if p.is_file() and ".git" not in p.parts and p.stat().st_mtime >= before - 1:
+                view.note_written(p)
+        return f"[{res.status}, exit {res.exit_code}, {res.duration_s:.1f}s]\n{res.stdout}"
+
+    return Tool(
+        "shell", f"Run a shell command in {ctx.home or '.'}/ (sandboxed).", ShellArgs, shell
+    )
+
+
+def finish_tool() -> Tool:
+    """finish: end the session with a summary."""
+
+    def finish(a: FinishArgs) -> str:
+        raise Finished(a.summary)
+
+    return Tool("finish", "End this session with a short summary.", FinishArgs, finish)
+
+
+def home_of(role: str) -> str:
+    """The region a role's shell works in."""
+    return {"implementation": "submission", "helper": "agent/helper"}.get(role, "")

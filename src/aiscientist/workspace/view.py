@@ -1,0 +1,152 @@
+"""``WorkspaceView``: what one role sees of the workspace. Reads anywhere, writes only the
+role's regions (``regions.REGIONS``); any other write raises ``RegionPermissionError``."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aiscientist.errors import RegionPermissionError, WorkspaceError
+from aiscientist.messages import Pointer
+from aiscientist.workspace.atomic import (
+    append_line,
+    atomic_write_bytes,
+    sha256_file,
+)
+from aiscientist.workspace.paths import relative_posix, resolve_inside
+from aiscientist.workspace.regions import owners, region_of
+
+OnWrite = Callable[[str, str, str | None], None]
+"""Called after each write with (relative path, role, one-line summary or None)."""
+
+
+class WorkspaceView:
+    """A role's handle on a run directory."""
+
+    def __init__(self, root: Path, role: str, on_write: OnWrite | None = None) -> None:
+        self.root = root.resolve()
+        self.role = role
+        self._on_write = on_write
+        self._written: dict[str, None] = {}
+
+    # ---- reading ----
+    def path(self, rel: str | Path) -> Path:
+        """Absolute path of ``rel``, refused if it escapes the workspace."""
+        return resolve_inside(self.root, rel)
+
+    def rel(self, path: Path) -> str:
+        """Posix path of ``path`` relative to the run directory."""
+        return relative_posix(self.root, path)
+
+    def exists(self, rel: str | Path) -> bool:
+        return self.path(rel).exists()
+
+    def read_text(self, rel: str | Path, limit: int | None = None) -> str:
+        """Text of a file; at most ``limit`` characters when given."""
+        p = self.path(rel)
+        try:
+            text = p.read_text(errors="replace")
+        except FileNotFoundError as exc:
+            raise WorkspaceError(f"no such file in the workspace: {str(rel)!r}") from exc
+        except IsADirectoryError as exc:
+            raise WorkspaceError(f"{str(rel)!r} is a directory, not a file") from exc
+        return text if limit is None else text[:limit]
+
+    def read_bytes(self, rel: str | Path) -> bytes:
+        try:
+            return self.path(rel).read_bytes()
+        except FileNotFoundError as exc:
+            raise WorkspaceError(f"no such file in the workspace: {str(rel)!r}") from exc
+
+    def list(self, rel: str | Path = ".", pattern: str = "*", limit: int = 500) -> list[str]:
+        """Relative paths of files under ``rel`` matching ``pattern`` (recursive glob)."""
+        base = self.path(rel) if str(rel) not in (".", "") else self.root
+        out: list[str] = []
+        for p in sorted(base.rglob(pattern)):
+            if p.is_file() and ".git" not in p.parts:
+                out.append(self.rel(p))
+                if len(out) >= limit:
+                    break
+        return out
+
+    # ---- writing ----
+    def can_write(self, rel: str) -> bool:
+        return self.role in owners(rel)
+
+    def writable_path(self, rel: str | Path) -> Path:
+        """Absolute path of ``rel`` after checking that this role may write it."""
+        target = self.path(rel)
+        rel_posix = self.rel(target)
+        if self.role not in owners(rel_posix):
+            region = region_of(rel_posix) or "(no region)"
+            raise RegionPermissionError(
+                f"role {self.role!r} may not write {rel_posix!r}: region {region!r} belongs to "
+                f"{sorted(owners(rel_posix)) or 'nobody'}; write inside your own regions"
+            )
+        return target
+
+    def write_text(self, rel: str | Path, text: str, summary: str | None = None) -> Pointer:
+        """Atomically replace a file in one of the role's regions."""
+        return self.write_bytes(rel, text.encode("utf-8"), summary)
+
+    def write_bytes(self, rel: str | Path, data: bytes, summary: str | None = None) -> Pointer:
+        target = self.writable_path(rel)
+        atomic_write_bytes(target, data)
+        return self._touched(target, summary)
+
+    def append_record(self, rel: str | Path, line: bytes) -> Pointer:
+        """Append one JSON line to a log this role alone writes."""
+        target = self.writable_path(rel)
+        append_line(target, line)
+        return self._touched(target, None)
+
+    def begin_section(self, rel: str | Path, title: str) -> Pointer:
+        """Open a new session section in an append-only markdown log."""
+        target = self.writable_path(rel)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        header = f"\n## {title} ({stamp} UTC)\n\n"
+        if not target.exists():
+            header = f"# {target.stem.replace('_', ' ')}\n" + header
+        append_line(target, header.encode().rstrip(b"\n") + b"\n")
+        return self._touched(target, None)
+
+    def append_text(self, rel: str | Path, text: str) -> Pointer:
+        """Append text to the current section of an append-only log."""
+        target = self.writable_path(rel)
+        append_line(target, text.encode("utf-8"))
+        return self._touched(target, None)
+
+    def copy_in(self, source: Path, rel: str | Path, summary: str | None = None) -> Pointer:
+        """Copy a host file into the role's region (atomically)."""
+        return self.write_bytes(rel, source.read_bytes(), summary)
+
+    def remove_tree(self, rel: str | Path) -> None:
+        """Delete a directory inside the role's regions."""
+        target = self.writable_path(rel)
+        if target == self.root:
+            raise RegionPermissionError("refusing to delete the workspace root")
+        shutil.rmtree(target, ignore_errors=True)
+
+    # ---- deltas ----
+    def note_written(self, target: Path, summary: str | None = None) -> Pointer:
+        """Record a file written by a subprocess (e.g. a sandboxed command) in the delta."""
+        return self._touched(target.resolve(), summary)
+
+    def take_delta(self) -> tuple[Pointer, ...]:
+        """Pointers to the files written since the last call, then forget them."""
+        out = []
+        for rel in self._written:
+            p = self.root / rel
+            if p.is_file():
+                out.append(Pointer(path=rel, digest=sha256_file(p), size=p.stat().st_size))
+        self._written.clear()
+        return tuple(out)
+
+    def _touched(self, target: Path, summary: str | None) -> Pointer:
+        rel = self.rel(target)
+        self._written[rel] = None
+        if self._on_write is not None:
+            self._on_write(rel, self.role, summary)
+        return Pointer(path=rel, size=target.stat().st_size)

@@ -46,6 +46,10 @@ class Limits:
     file_size_bytes: int | None = 2 * 1024**3
     log_bytes: int = 1024 * 1024
     gpus: tuple[str, ...] = ()
+    """GPU ids assigned to the command (Ray's assignment); empty = no GPU."""
+    hide: tuple[Path, ...] = ()
+    """Host paths blanked inside the sandbox (an empty tmpfs, or /dev/null for a file),
+    e.g. a task's ``private/``. Enforced by bubblewrap and Docker; not without them."""
 
 
 @dataclass

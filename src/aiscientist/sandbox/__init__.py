@@ -1,0 +1,24 @@
+"""Sandboxed execution of untrusted code: the ``Sandbox`` protocol, ``LocalSandbox``
+(subprocess + bubblewrap + rlimits + pids cgroup), ``DockerSandbox``, git worktrees per
+experiment, and clean-room validation of ``reproduce.sh``.
+
+Owns only how a command runs and what it can see. It must not know the workspace layout
+beyond the paths it is handed, and only ``sandbox/docker*.py`` imports the docker SDK.
+"""
+
+from aiscientist.sandbox.base import ENV_ALLOWLIST, ExecResult, ExecStatus, Limits, Mount, Sandbox
+from aiscientist.sandbox.factory import docker_ready, make_sandbox
+from aiscientist.sandbox.local import LocalSandbox, sandbox_env
+
+__all__ = [
+    "ENV_ALLOWLIST",
+    "ExecResult",
+    "ExecStatus",
+    "Limits",
+    "LocalSandbox",
+    "Mount",
+    "Sandbox",
+    "docker_ready",
+    "make_sandbox",
+    "sandbox_env",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -62,12 +62,11 @@ class OutputCapture:
                 self.dropped += len(self.tail) - tail_cap
                 del self.tail[: len(self.tail) - tail_cap]
 
-    def pump(self, stream: IO[bytes], on_fork_failure: Callable[[], None]) -> None:
-        """Read ``stream`` to its end; call ``on_fork_failure`` once if the limit is hit."""
-        while True:
-            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+    def pump(self, chunks: Iterable[bytes], on_fork_failure: Callable[[], None]) -> None:
+        """Consume ``chunks`` to the end; call ``on_fork_failure`` once if the limit is hit."""
+        for chunk in chunks:
             if not chunk:
-                return
+                continue
             self.feed(chunk)
             if not self.killed_for:
                 window = self._scan + chunk

@@ -41,15 +41,22 @@ class Limits:
     """Resource limits; ``None`` means the backend default."""
 
     cpu_seconds: int | None = None
+    """CPU-time limit (RLIMIT_CPU / ulimit cpu); the wall clock is ``timeout``."""
     memory_bytes: int | None = 4 * 1024**3
+    """Memory cap: RLIMIT_AS locally (skipped when GPUs are used), ``mem_limit`` in Docker."""
     max_processes: int | None = 256
+    """Process/thread cap: a pids cgroup (or RLIMIT_NPROC) locally, ``pids_limit`` in Docker."""
     file_size_bytes: int | None = 2 * 1024**3
+    """Largest file the command may write (RLIMIT_FSIZE / ulimit fsize)."""
     log_bytes: int = 1024 * 1024
+    """Cap on captured output: the first 3/4 and the last 1/4 are kept."""
     gpus: tuple[str, ...] = ()
     """GPU ids assigned to the command (Ray's assignment); empty = no GPU."""
     hide: tuple[Path, ...] = ()
     """Host paths blanked inside the sandbox (an empty tmpfs, or /dev/null for a file),
     e.g. a task's ``private/``. Enforced by bubblewrap and Docker; not without them."""
+    cpus: float | None = None
+    """CPU share for container backends (Docker ``nano_cpus``); ignored by LocalSandbox."""
 
 
 @dataclass

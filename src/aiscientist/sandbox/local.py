@@ -17,7 +17,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from aiscientist.errors import SandboxError
 from aiscientist.sandbox import _harden
@@ -104,7 +106,9 @@ class LocalSandbox:
             raise SandboxError(f"could not start {argv[0]!r}: {exc}") from exc
         assert proc.stdout is not None
         reader = threading.Thread(
-            target=capture.pump, args=(proc.stdout, lambda: _kill_group(proc)), daemon=True
+            target=capture.pump,
+            args=(_chunks(proc.stdout), lambda: _kill_group(proc)),
+            daemon=True,
         )
         reader.start()
         timed_out = False
@@ -142,6 +146,11 @@ class LocalSandbox:
             truncated=capture.truncated,
             backend=self.name,
         )
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+        yield chunk
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -1,0 +1,184 @@
+"""PaperBench's ``rubric.json``: a tree of weighted requirements.
+
+Each node is ``{"id", "requirements", "weight", "sub_tasks", "task_category",
+"finegrained_task_category"}`` exactly as PaperBench publishes it. Leaves (no ``sub_tasks``)
+carry a ``task_category``: "Code Development", "Code Execution" or "Result Analysis". A
+node's score is the weighted mean of its children's scores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, cast
+
+from aiscientist.errors import RubricError
+
+TaskCategory = Literal["Code Development", "Code Execution", "Result Analysis"]
+TASK_CATEGORIES: tuple[TaskCategory, ...] = (
+    "Code Development",
+    "Code Execution",
+    "Result Analysis",
+)
+_KNOWN_KEYS = {
+    "id",
+    "requirements",
+    "weight",
+    "sub_tasks",
+    "task_category",
+    "finegrained_task_category",
+}
+
+
+@dataclass(frozen=True)
+class RubricNode:
+    """One requirement; a leaf when ``sub_tasks`` is empty."""
+
+    id: str
+    requirements: str
+    weight: float
+    sub_tasks: tuple[RubricNode, ...] = ()
+    task_category: TaskCategory | None = None
+    finegrained_task_category: str | None = None
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+    """Keys PaperBench files carry beyond the six above, kept so a rewrite loses nothing."""
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.sub_tasks
+
+    def leaves(self) -> list[RubricNode]:
+        """All leaves, depth first, in file order."""
+        if self.is_leaf:
+            return [self]
+        return [leaf for child in self.sub_tasks for leaf in child.leaves()]
+
+    def depth(self) -> int:
+        """Levels in the tree: a lone leaf has depth 1."""
+        return 1 + max((c.depth() for c in self.sub_tasks), default=0)
+
+    def walk(self) -> list[RubricNode]:
+        """Every node, parents before children."""
+        return [self] + [n for c in self.sub_tasks for n in c.walk()]
+
+    def to_dict(self) -> dict[str, object]:
+        """The node as PaperBench JSON."""
+        return {
+            "id": self.id,
+            "requirements": self.requirements,
+            "weight": self.weight,
+            "sub_tasks": [c.to_dict() for c in self.sub_tasks],
+            "task_category": self.task_category,
+            "finegrained_task_category": self.finegrained_task_category,
+            **self.extra,
+        }
+
+    def score(self, leaf_scores: dict[str, float]) -> float:
+        """Weighted mean up the tree of ``leaf_scores`` (leaf id -> score in [0, 1]).
+
+        A leaf missing from ``leaf_scores`` scores 0, as an unjudged requirement does in
+        PaperBench.
+        """
+        if self.is_leaf:
+            return float(leaf_scores.get(self.id, 0.0))
+        total = sum(c.weight for c in self.sub_tasks)
+        return sum(c.weight * c.score(leaf_scores) for c in self.sub_tasks) / total
+
+
+def _fail(source: str, path: str, problem: str) -> RubricError:
+    return RubricError(f"{source}: node {path}: {problem}")
+
+
+def _parse(raw: object, source: str, path: str, seen: set[str]) -> RubricNode:
+    if not isinstance(raw, dict):
+        raise _fail(source, path, f"must be a JSON object, got {type(raw).__name__} {raw!r:.80}")
+    for key in ("id", "requirements", "weight"):
+        if key not in raw:
+            raise _fail(
+                source, path, f"missing field {key!r}; every node needs id, requirements and weight"
+            )
+    node_id = raw["id"]
+    if not isinstance(node_id, str) or not node_id:
+        raise _fail(source, path, f"field 'id' must be a non-empty string, got {node_id!r}")
+    path = f"{path}[id={node_id!r}]"
+    if node_id in seen:
+        raise _fail(source, path, f"duplicate id {node_id!r}; ids must be unique")
+    seen.add(node_id)
+    req = raw["requirements"]
+    if not isinstance(req, str):
+        raise _fail(source, path, f"field 'requirements' must be a string, got {req!r:.80}")
+    weight = raw["weight"]
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        raise _fail(source, path, f"field 'weight' must be a number, got {weight!r}")
+    if weight < 0:
+        raise _fail(source, path, f"field 'weight' is negative ({weight!r}); use 0 or more")
+    subs_raw = raw.get("sub_tasks", [])
+    if subs_raw is None:
+        subs_raw = []
+    if not isinstance(subs_raw, list):
+        raise _fail(source, path, f"field 'sub_tasks' must be a list, got {subs_raw!r:.80}")
+    subs = tuple(
+        _parse(child, source, f"{path}.sub_tasks[{i}]", seen) for i, child in enumerate(subs_raw)
+    )
+    category = raw.get("task_category")
+    fine = raw.get("finegrained_task_category")
+    if fine is not None and not isinstance(fine, str):
+        raise _fail(
+            source,
+            path,
+            f"field 'finegrained_task_category' must be a string or null, got {fine!r}",
+        )
+    if subs:
+        if sum(c.weight for c in subs) <= 0:
+            raise _fail(
+                source,
+                path,
+                "the weights of its sub_tasks sum to 0; give at least "
+                "one sub_task a positive weight",
+            )
+        if category is not None and category not in TASK_CATEGORIES:
+            raise _fail(
+                source,
+                path,
+                f"field 'task_category' is {category!r}; expected one "
+                f"of {list(TASK_CATEGORIES)} or null",
+            )
+    elif category not in TASK_CATEGORIES:
+        raise _fail(
+            source,
+            path,
+            f"leaf has task_category {category!r}; a leaf needs one of {list(TASK_CATEGORIES)}",
+        )
+    extra = {k: v for k, v in raw.items() if k not in _KNOWN_KEYS}
+    return RubricNode(
+        id=node_id,
+        requirements=req,
+        weight=float(weight),
+        sub_tasks=subs,
+        task_category=cast(TaskCategory | None, category),
+        finegrained_task_category=fine,
+        extra=extra,
+    )
+
+
+def parse_rubric(raw: object, source: str = "rubric.json") -> RubricNode:
+    """Validate decoded rubric JSON into a tree; ``source`` names the file in errors."""
+    return _parse(raw, source, "root", set())
+
+
+def read_rubric(path: str | Path) -> RubricNode:
+    """Read and validate a ``rubric.json``; raises ``RubricError`` naming what is wrong."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise RubricError(f"cannot read rubric {str(p)!r}: {exc.strerror or exc}") from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RubricError(
+            f"{p}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
+            "fix the syntax (a PaperBench rubric.json is one JSON object)"
+        ) from exc
+    return parse_rubric(raw, str(p))

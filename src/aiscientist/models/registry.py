@@ -1,30 +1,63 @@
-"""Choose a model backend by name: ``scripted:PATH``, ``replay:PATH``, ``local``, or any
-litellm model string (``openai/gpt-4o``, ``anthropic/claude-...``, ``ollama/...``)."""
+"""Choose a model backend by name.
+
+=================================  ==========================================================
+spec                               backend
+=================================  ==========================================================
+``scripted:PATH``                  ``ScriptedModel`` replaying a script of replies
+``replay:PATH``                    ``ReplayModel`` answering recorded requests (strict)
+``replay:PATH#ordered``            ``ReplayModel`` serving the role's recorded replies in order
+``record:CASSETTE=SPEC``           the model named by ``SPEC``, each call recorded to CASSETTE
+``local``                          the embedded llama.cpp server (started once per process,
+                                   or the one at ``$AISCIENTIST_LOCAL_BASE_URL``)
+``provider/model[@BASE_URL]``      any litellm model string (``openai/gpt-4o``, ``ollama/...``)
+=================================  ==========================================================
+
+With ``usage_log`` every call of the model is appended to that JSON-lines file.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiscientist.errors import ConfigError
 from aiscientist.models.base import Model
 from aiscientist.models.scripted import ScriptedModel
+from aiscientist.models.usage import UsageLoggingModel
 
 
-def make_model(spec: str, role: str = "default") -> Model:
+def make_model(spec: str, role: str = "default", usage_log: str | Path | None = None) -> Model:
     """Build the model named by ``spec`` for ``role``."""
     if not spec:
         raise ConfigError("empty model name; use e.g. 'local', 'scripted:PATH' or 'openai/gpt-4o'")
+    if spec.startswith("record:"):
+        cassette, sep, inner_spec = spec.removeprefix("record:").partition("=")
+        if not sep or not cassette or not inner_spec:
+            raise ConfigError(
+                f"model {spec!r}: write 'record:CASSETTE=SPEC', e.g. 'record:c=local'"
+            )
+        from aiscientist.models.replay import RecordingModel
+
+        return RecordingModel(make_model(inner_spec, role, usage_log), cassette, role=role)
+    model: Model
     if spec.startswith("scripted:"):
-        return ScriptedModel.from_file(spec.removeprefix("scripted:"), role=role)
-    if spec.startswith("replay:"):
-        try:
-            from aiscientist.models.replay import ReplayModel
-        except ImportError as exc:  # pragma: no cover - until the replay model lands
-            raise ConfigError(f"model {spec!r}: the replay model is not available") from exc
-        return ReplayModel.from_file(spec.removeprefix("replay:"))  # type: ignore[no-any-return]
-    try:
+        model = ScriptedModel.from_file(spec.removeprefix("scripted:"), role=role)
+    elif spec.startswith("replay:"):
+        from aiscientist.models.replay import ReplayModel
+
+        path, _, mode = spec.removeprefix("replay:").partition("#")
+        if mode not in ("", "strict", "ordered"):
+            raise ConfigError(f"model {spec!r}: replay mode must be 'strict' or 'ordered'")
+        model = ReplayModel.from_file(
+            path, mode="ordered" if mode == "ordered" else "strict", role=role
+        )
+    elif spec == "local":
+        from aiscientist.models.local_server import make_local_model
+
+        return make_local_model(role=role, usage_log=usage_log)
+    else:
         from aiscientist.models.litellm_model import make_litellm_model
-    except ImportError as exc:
-        raise ConfigError(
-            f"model {spec!r} needs the litellm backend, which is not available yet; "
-            "use 'scripted:PATH' for now"
-        ) from exc
-    return make_litellm_model(spec, role=role)  # type: ignore[no-any-return]
+
+        return make_litellm_model(spec, role=role, usage_log=usage_log)
+    if usage_log is not None:
+        return UsageLoggingModel(model, usage_log, role=role)
+    return model

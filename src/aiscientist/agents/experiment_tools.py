@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiscientist.agents.experiments import ExperimentService, exp_dir, source_digest
+from aiscientist.agents.experiments import (
+    EXPERIMENTS_DIR,
+    ExperimentService,
+    exp_dir,
+    read_result,
+    source_digest,
+)
 from aiscientist.agents.tools import Args, Tool
 from aiscientist.config import RunConfig
 from aiscientist.errors import ToolError
@@ -36,7 +42,7 @@ class WaitArgs(Args):
 
 class AdoptArgs(Args):
     exp_id: str
-    """The experiment whose output to take."""
+    """The experiment whose output to take, or 'best' (best val_score so far)."""
     file: str = "submission.csv"
     """File in the experiment's working copy."""
     dest: str = "submission.csv"
@@ -105,16 +111,33 @@ def experiment_tools(
     ]
 
 
+def best_experiment(view: WorkspaceView) -> str:
+    """Id of the finished experiment with the best val_score, in the task's direction."""
+    from aiscientist.tasks import load_task
+    from aiscientist.workspace.rundir import read_manifest
+
+    lower = load_task(read_manifest(view.root).task.source).lower_is_better
+    scored = []
+    for p in view.path(EXPERIMENTS_DIR).glob("*/result.json"):
+        r = read_result(view.root, p.parent.name)
+        if r is not None and r.status == "ok" and "val_score" in r.metrics:
+            scored.append((r.metrics["val_score"], r.exp_id))
+    if not scored:
+        raise ToolError("no finished experiment has a val_score yet")
+    return (min if lower else max)(scored)[1]
+
+
 def adopt_tool(view: WorkspaceView) -> Tool:
     """adopt_output: copy an experiment's output into submission/ (implementation only)."""
 
     def adopt(a: AdoptArgs) -> str:
-        src = exp_dir(view.root, a.exp_id) / "work" / a.file
+        exp_id = best_experiment(view) if a.exp_id == "best" else a.exp_id
+        src = exp_dir(view.root, exp_id) / "work" / a.file
         if not src.resolve().is_relative_to(view.root):
             raise ToolError(f"{a.file!r} escapes the experiment directory")
         if not src.is_file():
-            raise ToolError(f"experiment {a.exp_id!r} has no output {a.file!r}")
-        ptr = view.copy_in(src, f"submission/{a.dest}", summary=f"output of {a.exp_id}")
+            raise ToolError(f"experiment {exp_id!r} has no output {a.file!r}")
+        ptr = view.copy_in(src, f"submission/{a.dest}", summary=f"output of {exp_id}")
         return f"copied to {ptr.path}"
 
     return Tool(

@@ -1,0 +1,194 @@
+"""The command line: run, resume, status, tree, report, grade, batch, doctor."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aiscientist.config import RunConfig, load_config
+from aiscientist.errors import AIScientistError, UserError
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+err = Console(stderr=True)
+
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override: key.sub=value")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A YAML config file")]
+
+
+def _die(msg: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {msg}")
+    raise typer.Exit(code)
+
+
+def _not_yet(what: str) -> NoReturn:
+    _die(f"`aiscientist {what}` is not implemented yet", code=2)
+
+
+def _model_override(model: str | None) -> list[str]:
+    if not model:
+        return []
+    if model.startswith("scripted:") or model.startswith("replay:"):
+        kind, path = model.split(":", 1)
+        model = f"{kind}:{Path(path).resolve()}"
+    return [f"models.default={model}"]
+
+
+def _config(
+    config_file: Path | None, sets: list[str] | None, extra: list[str] | None = None
+) -> RunConfig:
+    return load_config(config_file, [*(extra or []), *(sets or [])])
+
+
+def _print_rows(title: str, rows: list[tuple[str, str]]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="Task directory or bundled task name")],
+    model: Annotated[str | None, typer.Option(help="Model for every role")] = None,
+    workspace: Annotated[Path | None, typer.Option(help="Root of run directories")] = None,
+    budget_minutes: Annotated[float | None, typer.Option(help="Wall-clock budget")] = None,
+    config_file: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Start a run on a task directory or a bundled task name."""
+    from aiscientist.runtime.driver import create_run, execute_run
+
+    extra = _model_override(model)
+    if workspace:
+        extra.append(f"workspace.root={workspace.resolve()}")
+    if budget_minutes:
+        extra.append(f"budget.wall_minutes={budget_minutes}")
+    try:
+        cfg = _config(config_file, set_, extra)
+        run_dir = create_run(task, cfg)
+        console.print(f"run directory: [bold]{run_dir}[/]")
+        manifest = execute_run(run_dir, cfg, progress=lambda m: err.print(f"[dim]{m}[/]"))
+    except AIScientistError as exc:
+        _die(str(exc))
+    console.print(f"status: {manifest.status}; graded score: {manifest.score}")
+    console.print(f"RUN_DIR={run_dir}")
+
+
+@app.command()
+def resume(
+    run_dir: Path,
+    budget_minutes: Annotated[float | None, typer.Option(help="New wall-clock budget")] = None,
+    config_file: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Continue a stopped run, optionally with a larger budget."""
+    from aiscientist.runtime.resume import resume_run
+
+    try:
+        extra = [f"budget.wall_minutes={budget_minutes}"] if budget_minutes else []
+        manifest = resume_run(run_dir.resolve(), config_file, [*extra, *(set_ or [])])
+    except AIScientistError as exc:
+        _die(str(exc))
+    console.print(f"status: {manifest.status}; graded score: {manifest.score}")
+
+
+@app.command()
+def status(run_dir: Path) -> None:
+    """Where a run stands: stage, experiments, best metric, spend."""
+    from aiscientist.report.status import run_status
+
+    try:
+        st = run_status(run_dir)
+    except UserError as exc:
+        _die(str(exc))
+    _print_rows(f"aiscientist run {run_dir}", st.rows())
+
+
+@app.command()
+def tree(run_dir: Path) -> None:
+    """The hypothesis tree in the terminal and as tree.html."""
+    try:
+        from aiscientist.report.tree import tree_command
+    except ImportError:
+        _not_yet("tree")
+    try:
+        console.print(tree_command(run_dir))
+    except AIScientistError as exc:
+        _die(str(exc))
+
+
+@app.command()
+def report(run_dir: Path) -> None:
+    """An HTML report: timeline, metric over time, tree, lessons, cost."""
+    _not_yet("report")
+
+
+@app.command()
+def grade(
+    target: Annotated[str, typer.Argument(help="RUN_DIR, or 'rubric-stats'")],
+    path: Annotated[Path | None, typer.Argument(help="RUBRIC.json for rubric-stats")] = None,
+) -> None:
+    """Grade a run the way its benchmark grades (or: grade rubric-stats RUBRIC.json)."""
+    from aiscientist.grading import command
+
+    try:
+        if target == "rubric-stats":
+            if path is None:
+                _die("usage: aiscientist grade rubric-stats RUBRIC.json")
+            print(json.dumps(command.rubric_stats(path)))
+            return
+        summary = command.grade_run(Path(target))
+    except AIScientistError as exc:
+        _die(str(exc))
+    _print_rows(f"grade of {target}", [(k, str(v)) for k, v in summary.items()])
+
+
+@app.command()
+def batch(file: Path) -> None:
+    """Many runs at once, locally or as a Ray job."""
+    _not_yet("batch")
+
+
+@app.command()
+def doctor() -> None:
+    """Check Ray, sandbox backends, model configuration and disk."""
+    rows: list[tuple[str, str]] = [("python", sys.version.split()[0])]
+    try:
+        import ray
+
+        rows.append(("ray", ray.__version__))
+    except ImportError as exc:
+        rows.append(("ray", f"MISSING: {exc}"))
+    rows.append(("bubblewrap", shutil.which("bwrap") or "missing (local sandbox without bwrap)"))
+    rows.append(("git", shutil.which("git") or "MISSING (needed for submission/)"))
+    from aiscientist.sandbox import docker_ready
+
+    ok, why = docker_ready(load_config().sandbox.image)
+    rows.append(("docker", "ready" if ok else f"not usable: {why}"))
+    free = shutil.disk_usage(Path.cwd()).free / 1024**3
+    rows.append(("disk free", f"{free:.1f} GiB"))
+    keys = [k for k in os.environ if k.endswith("_API_KEY")]
+    rows.append(("model keys", ", ".join(sorted(keys)) or "none (local/scripted models only)"))
+    _print_rows("aiscientist doctor", rows)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

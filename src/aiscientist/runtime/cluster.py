@@ -1,0 +1,51 @@
+"""Bring Ray up: embedded ``ray.init()`` on a laptop, or join a cluster by address."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import ray
+
+from aiscientist.config import RunConfig
+
+FORWARDED_ENV = (
+    "RAY_AUTH_MODE",
+    "LITELLM_LOCAL_MODEL_COST_MAP",
+    "AISCIENTIST_LOCAL_BASE_URL",
+    "AISCIENTIST_CACHE",
+)
+
+
+def actor_env() -> dict[str, str]:
+    """Environment variables every actor and task of a run needs."""
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    return env
+
+
+def ensure_ray(config: RunConfig, **kwargs: Any) -> None:
+    """Connect to Ray once per process (no-op if already connected)."""
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(
+        address=config.ray.address,
+        namespace=config.ray.namespace,
+        ignore_reinit_error=True,
+        include_dashboard=False,
+        log_to_driver=kwargs.pop("log_to_driver", True),
+        runtime_env={"env_vars": actor_env()},
+        **kwargs,
+    )
+
+
+def actor_name(run_id: str, role: str) -> str:
+    """Named, namespaced actor per run and role."""
+    return f"aiscientist/{run_id}/{role}"
+
+
+def fetch(ref: Any, timeout: float | None = None) -> Any:
+    """``ray.get`` for one reference, untyped (Ray's stubs do not know actor returns)."""
+    return ray.get(ref, timeout=timeout)

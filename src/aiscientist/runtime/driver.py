@@ -1,0 +1,162 @@
+"""The driver of one run: create the run directory, bring up the actors, drive the
+orchestrator, grade, and leave ``run.json`` with the final status.
+
+Any failure stops the run cleanly: ``run.json`` says ``failed`` (or ``stopped`` on Ctrl-C)
+with a note, the workspace stays intact, and ``aiscientist resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import ray
+
+from aiscientist.config import RunConfig
+from aiscientist.errors import AIScientistError
+from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
+from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
+from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
+from aiscientist.tasks import Task, load_task
+from aiscientist.workspace.journal import Journal
+from aiscientist.workspace.rundir import copy_public, make_run_dir, read_manifest, write_manifest
+
+Progress = Callable[[str], None]
+
+
+def _init_submission_repo(sub: Path) -> None:
+    """``submission/`` is a git repository from the start (worktrees, reproduce.sh gate)."""
+    if (sub / ".git").exists():
+        return
+    git = ["git", "-C", str(sub)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "config", "user.email", "aiscientist@localhost"], check=True)
+    subprocess.run([*git, "config", "user.name", "aiscientist"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "empty submission"], check=True)
+
+
+def create_run(task_ref: str | Path, config: RunConfig, root: Path | None = None) -> Path:
+    """A new run directory for ``task_ref`` with ``run.json`` and the public task files."""
+    task = load_task(task_ref)
+    root = Path(root or config.workspace.root)
+    run_id, run_dir = make_run_dir(root, task.name)
+    copy_public(task.root, task.public_files(), run_dir)
+    _init_submission_repo(run_dir / "submission")
+    now = time.time()
+    write_manifest(
+        run_dir,
+        RunManifest(
+            run_id=run_id,
+            task=TaskRef(kind=task.kind, name=task.name, source=str(task.root)),
+            config=config.model_dump(mode="json"),
+            created_at=now,
+        ),
+    )
+    Journal(run_dir).stage("created", "created", f"task {task.name!r} ({task.kind})")
+    return run_dir
+
+
+def _start_local_model(config: RunConfig) -> object | None:
+    """Start the embedded model server once for all actors, if any role uses ``local``."""
+    roles = ("orchestrator", *SPECIALIST_ROLES, "judge")
+    if "AISCIENTIST_LOCAL_BASE_URL" in os.environ:
+        return None
+    if not any(config.models.for_role(r) == "local" for r in roles):
+        return None
+    from aiscientist.models.local_server import LocalModelServer
+
+    server = LocalModelServer()
+    server.start()
+    os.environ["AISCIENTIST_LOCAL_BASE_URL"] = server.base_url
+    return server
+
+
+def _grade(run_dir: Path, task: Task) -> tuple[float | None, dict[str, object]]:
+    if task.kind != "improve":
+        return None, {"note": "replicate runs are graded with `aiscientist grade RUN_DIR`"}
+    from aiscientist.grading import grade_competition
+
+    g = grade_competition(task, run_dir / "submission" / "submission.csv")
+    return g.score, msgspec.to_builtins(g)
+
+
+def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = None) -> RunManifest:
+    """Drive a created (or interrupted) run to an end state; returns the final manifest."""
+    say = progress or (lambda _msg: None)
+    run_dir = run_dir.resolve()
+    manifest = read_manifest(run_dir)
+    journal = Journal(run_dir)
+    manifest = write_manifest(
+        run_dir, msgspec.structs.replace(manifest, status="running", stage="starting")
+    )
+    journal.stage("starting", "running")
+    server = None
+    actors: list[Any] = []
+    try:
+        server = _start_local_model(config)
+        ensure_ray(config)
+        say(f"ray up; starting actors for run {manifest.run_id}")
+        specialists: dict[str, Any] = {}
+        for role in SPECIALIST_ROLES:
+            handle = SpecialistActor.options(
+                name=actor_name(manifest.run_id, role),
+                get_if_exists=True,
+                max_restarts=ACTOR_RESTARTS,
+                num_cpus=0,
+            ).remote(role, str(run_dir), config)
+            specialists[role] = handle
+            actors.append(handle)
+        orch: Any = OrchestratorActor.options(
+            name=actor_name(manifest.run_id, "orchestrator"),
+            get_if_exists=True,
+            max_restarts=ACTOR_RESTARTS,
+            num_cpus=0,
+        ).remote(manifest.run_id, str(run_dir), config, specialists)
+        actors.append(orch)
+        say("orchestrator running")
+        outcome: dict[str, object] = fetch(orch.run.remote())
+        status = "budget_exhausted" if outcome["status"] == "budget_exhausted" else "finished"
+        journal.stage("grading", status, str(outcome["summary"])[:500])
+        task = load_task(manifest.task.source)
+        score, grade = _grade(run_dir, task)
+        manifest = read_manifest(run_dir)
+        manifest = write_manifest(
+            run_dir,
+            msgspec.structs.replace(
+                manifest,
+                status=status,
+                stage="done",
+                score=score,
+                grade=grade,
+                note=str(outcome["summary"])[:500],
+            ),
+        )
+        journal.stage("done", status, f"score={score}")
+        say(f"run {status}; score={score}")
+        return manifest
+    except KeyboardInterrupt:
+        _fail(run_dir, journal, "stopped", "interrupted by the user; resume to continue")
+        raise
+    except (AIScientistError, ray.exceptions.RayError, OSError) as exc:
+        _fail(run_dir, journal, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        for a in actors:
+            try:
+                ray.kill(a)
+            except (ValueError, ray.exceptions.RayError):
+                pass
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+            os.environ.pop("AISCIENTIST_LOCAL_BASE_URL", None)
+
+
+def _fail(run_dir: Path, journal: Journal, status: str, note: str) -> None:
+    m = read_manifest(run_dir)
+    write_manifest(run_dir, msgspec.structs.replace(m, status=status, note=note[:1000]))
+    journal.stage("stopped", status, note[:500])

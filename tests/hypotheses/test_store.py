@@ -79,3 +79,13 @@ def test_torn_last_line_is_dropped_and_writing_continues(tmp_path: Path) -> None
     rebuilt = load_tree(tmp_path / "tree")
     assert rebuilt.version == 8
     assert "h-torn" not in rebuilt
+
+
+def test_op_ids_survive_snapshot_and_rebuild(tmp_path: Path) -> None:
+    store = TreeStore(tmp_path / "tree", snapshot_every=1)
+    hid = store.tree.propose("h", author="a", op_id="op-x")
+    store.close()
+    reopened = TreeStore(tmp_path / "tree")
+    assert reopened.tree.propose("h", author="a", op_id="op-x") == hid
+    assert reopened.tree.version == 1
+    reopened.close()

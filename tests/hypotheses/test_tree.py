@@ -140,3 +140,14 @@ def test_indexes_track_buggy_leaves_subtree_stats_and_best() -> None:
     assert tree.index.best_max is not None and tree.index.best_max[0] == 3
     assert tree.index.best_min is not None and tree.index.best_min[0] == 1
     assert tree.ancestors(fix) == [child, root]
+
+
+def test_repeated_op_id_is_applied_once() -> None:
+    tree = HypothesisTree(clock=Clock())
+    hid = tree.propose("h", author="a", op_id="op-1")
+    assert tree.propose("h", author="a", op_id="op-1") == hid
+    tree.critique(hid, "b", True, op_id="op-2")
+    lease = tree.claim(hid, "a", lease_s=5, op_id="op-3")
+    assert tree.claim(hid, "a", lease_s=5, op_id="op-3") == lease  # a retry, not a conflict
+    assert tree.version == 3
+    assert len(tree.hypotheses()) == 1

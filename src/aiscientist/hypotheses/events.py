@@ -131,6 +131,8 @@ class ProposeEvent(msgspec.Struct, frozen=True, tag="propose"):
     author: str = ""
     tags: tuple[str, ...] = ()
     action: Action = ""
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -141,6 +143,8 @@ class CritiqueEvent(msgspec.Struct, frozen=True, tag="critique"):
     by: str
     accept: bool
     note: str = ""
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -152,6 +156,8 @@ class ClaimEvent(msgspec.Struct, frozen=True, tag="claim"):
     id: str
     owner: str
     expires_at: float
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -161,6 +167,8 @@ class RenewEvent(msgspec.Struct, frozen=True, tag="renew"):
     id: str
     owner: str
     expires_at: float
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -171,6 +179,8 @@ class ReleaseEvent(msgspec.Struct, frozen=True, tag="release"):
     at: float
     id: str
     owner: str
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -179,6 +189,8 @@ class StartEvent(msgspec.Struct, frozen=True, tag="start"):
     at: float
     id: str
     owner: str
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -190,6 +202,8 @@ class FinishEvent(msgspec.Struct, frozen=True, tag="finish"):
     note: str = ""
     owner: str = ""
     """The lease holder finishing it; empty for an unconditional finish (e.g. abandon)."""
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -197,6 +211,8 @@ class EvidenceEvent(msgspec.Struct, frozen=True, tag="evidence"):
     seq: int
     at: float
     evidence: EvidenceNode
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -204,6 +220,8 @@ class LessonEvent(msgspec.Struct, frozen=True, tag="lesson"):
     seq: int
     at: float
     lesson: LessonNode
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -212,6 +230,8 @@ class ChampionEvent(msgspec.Struct, frozen=True, tag="champion"):
     at: float
     champion: Champion
     reason: str = ""
+    op: str = ""
+    """Client operation id: a retried request with the same id is applied once."""
     schema_version: int = SCHEMA_VERSION
 
 
@@ -242,6 +262,8 @@ class TreeSnapshot(msgspec.Struct, frozen=True):
     nodes: list[TreeNode]
     edges: list[EdgeRecord]
     champion: Champion | None = None
+    recent_ops: list[TreeEvent] = []
+    """The last events that carried an op id, so retries stay exactly-once after a restart."""
     log_offset: int = 0
     at: float = 0.0
     schema_version: int = SCHEMA_VERSION

@@ -66,6 +66,8 @@ TRANSITIONS: dict[HypothesisState, frozenset[HypothesisState]] = {
 
 TERMINAL: frozenset[HypothesisState] = frozenset({"verified", "refuted", "abandoned"})
 DEFAULT_LEASE_S = 600.0
+RECENT_OPS = 1024
+"""How many op ids are remembered for exactly-once retries (kept in snapshots too)."""
 
 
 class HypothesisTree:
@@ -83,6 +85,7 @@ class HypothesisTree:
         self.champion: Champion | None = None
         self.index = TreeIndex()
         self._nodes: dict[str, TreeNode] = {}
+        self._ops: dict[str, TreeEvent] = {}
         self._sink = sink
         self._clock = clock
 
@@ -156,6 +159,8 @@ class HypothesisTree:
         return [EdgeRecord(s, t, k) for s, t, k in self.graph.edges(data="kind")]
 
     # ---- mutations ----
+    # ``op_id``: a caller-chosen id of the request; a retry with the same id (e.g. after the
+    # tree actor restarted mid-call) returns the first result instead of applying it twice.
 
     def propose(
         self,
@@ -167,88 +172,122 @@ class HypothesisTree:
         tags: Iterable[str] = (),
         action: str = "",
         id: str | None = None,
+        op_id: str = "",
     ) -> str:
         """Add a proposed hypothesis; returns its id."""
-        hid = id or new_id("hyp")
-        self._commit(
+        ev = self._commit(
             ProposeEvent(
                 seq=self.version + 1,
                 at=self._clock(),
-                id=hid,
+                id=id or new_id("hyp"),
                 title=title,
                 description=description,
                 parent=parent,
                 author=author,
                 tags=tuple(tags),
                 action=action,  # type: ignore[arg-type]
+                op=op_id,
             )
         )
-        return hid
+        assert isinstance(ev, ProposeEvent)
+        return ev.id
 
-    def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None:
+    def critique(
+        self, hypothesis_id: str, by: str, accept: bool, note: str = "", op_id: str = ""
+    ) -> None:
         """Review a proposal: accepted -> critiqued (claimable), rejected -> abandoned."""
         self._commit(
-            CritiqueEvent(self.version + 1, self._clock(), hypothesis_id, by, accept, note)
+            CritiqueEvent(
+                self.version + 1, self._clock(), hypothesis_id, by, accept, note, op=op_id
+            )
         )
 
-    def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease:
+    def claim(
+        self,
+        hypothesis_id: str,
+        owner: str,
+        lease_s: float = DEFAULT_LEASE_S,
+        op_id: str = "",
+    ) -> Lease:
         """Lease a frontier hypothesis for ``lease_s`` seconds."""
         now = self._clock()
-        self._commit(ClaimEvent(self.version + 1, now, hypothesis_id, owner, now + lease_s))
-        lease = self.hypothesis(hypothesis_id).lease
-        assert lease is not None
-        return lease
+        ev = self._commit(
+            ClaimEvent(self.version + 1, now, hypothesis_id, owner, now + lease_s, op=op_id)
+        )
+        assert isinstance(ev, ClaimEvent)
+        return Lease(ev.owner, ev.expires_at)
 
-    def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None:
+    def renew(
+        self,
+        hypothesis_id: str,
+        owner: str,
+        lease_s: float = DEFAULT_LEASE_S,
+        op_id: str = "",
+    ) -> None:
         now = self._clock()
-        self._commit(RenewEvent(self.version + 1, now, hypothesis_id, owner, now + lease_s))
+        self._commit(
+            RenewEvent(self.version + 1, now, hypothesis_id, owner, now + lease_s, op=op_id)
+        )
 
-    def release(self, hypothesis_id: str, owner: str) -> None:
-        self._commit(ReleaseEvent(self.version + 1, self._clock(), hypothesis_id, owner))
+    def release(self, hypothesis_id: str, owner: str, op_id: str = "") -> None:
+        self._commit(ReleaseEvent(self.version + 1, self._clock(), hypothesis_id, owner, op=op_id))
 
-    def start(self, hypothesis_id: str, owner: str) -> None:
-        self._commit(StartEvent(self.version + 1, self._clock(), hypothesis_id, owner))
+    def start(self, hypothesis_id: str, owner: str, op_id: str = "") -> None:
+        self._commit(StartEvent(self.version + 1, self._clock(), hypothesis_id, owner, op=op_id))
 
     def finish(
-        self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
+        self,
+        hypothesis_id: str,
+        state: TerminalState,
+        note: str = "",
+        owner: str = "",
+        op_id: str = "",
     ) -> None:
         """End a hypothesis; with ``owner``, only while that owner's lease is live."""
         self._commit(
-            FinishEvent(self.version + 1, self._clock(), hypothesis_id, state, note, owner)
+            FinishEvent(
+                self.version + 1, self._clock(), hypothesis_id, state, note, owner, op=op_id
+            )
         )
 
-    def abandon(self, hypothesis_id: str, note: str = "") -> None:
-        self.finish(hypothesis_id, "abandoned", note)
+    def abandon(self, hypothesis_id: str, note: str = "", op_id: str = "") -> None:
+        self.finish(hypothesis_id, "abandoned", note, op_id=op_id)
 
-    def add_evidence(self, evidence: EvidenceNode) -> str:
+    def add_evidence(self, evidence: EvidenceNode, op_id: str = "") -> str:
         """Attach an experiment's result to its hypothesis (``evidence.hypothesis_id``)."""
         seq, now = self.version + 1, self._clock()
-        ev = msgspec.structs.replace(
+        rec = msgspec.structs.replace(
             evidence, id=evidence.id or new_id("ev"), created_seq=seq, created_at=now
         )
-        self._commit(EvidenceEvent(seq, now, ev))
-        return ev.id
+        ev = self._commit(EvidenceEvent(seq, now, rec, op=op_id))
+        assert isinstance(ev, EvidenceEvent)
+        return ev.evidence.id
 
-    def add_lesson(self, lesson: LessonNode) -> str:
+    def add_lesson(self, lesson: LessonNode, op_id: str = "") -> str:
         seq, now = self.version + 1, self._clock()
-        ls = msgspec.structs.replace(
+        rec = msgspec.structs.replace(
             lesson, id=lesson.id or new_id("les"), created_seq=seq, created_at=now
         )
-        self._commit(LessonEvent(seq, now, ls))
-        return ls.id
+        ev = self._commit(LessonEvent(seq, now, rec, op=op_id))
+        assert isinstance(ev, LessonEvent)
+        return ev.lesson.id
 
-    def set_champion(self, champion: Champion, reason: str = "") -> None:
-        self._commit(ChampionEvent(self.version + 1, self._clock(), champion, reason))
+    def set_champion(self, champion: Champion, reason: str = "", op_id: str = "") -> None:
+        self._commit(ChampionEvent(self.version + 1, self._clock(), champion, reason, op=op_id))
 
     # ---- events ----
 
-    def _commit(self, event: TreeEvent) -> None:
+    def _commit(self, event: TreeEvent) -> TreeEvent:
+        """Validate, log, apply; returns the event (the earlier one for a repeated op id)."""
+        if event.op and event.op in self._ops:
+            return self._ops[event.op]
         self._validate(event)
         if self._sink is not None:
             self._sink(event)  # write-ahead: logged before it takes effect
         self._apply(event)
         for hook in self.on_applied:
             hook(event)
+        return event
 
     def set_sink(self, sink: Callable[[TreeEvent], None] | None) -> None:
         """Where committed events are written before they are applied."""
@@ -402,6 +441,10 @@ class HypothesisTree:
                     self.graph.add_edge(ev.lesson.id, eid, kind="derived_from")
         elif isinstance(ev, ChampionEvent):
             self.champion = ev.champion
+        if ev.op:
+            self._ops[ev.op] = ev
+            if len(self._ops) > RECENT_OPS:
+                del self._ops[next(iter(self._ops))]
         self.version = ev.seq
 
     def _add(self, node: TreeNode) -> None:
@@ -422,6 +465,7 @@ class HypothesisTree:
             nodes=list(self._nodes.values()),
             edges=self.edges(),
             champion=self.champion,
+            recent_ops=list(self._ops.values()),
             log_offset=log_offset,
             at=self._clock(),
         )
@@ -439,6 +483,7 @@ class HypothesisTree:
         tree.graph.add_edges_from((e.source, e.target, {"kind": e.kind}) for e in snap.edges)
         tree.version = snap.version
         tree.champion = snap.champion
+        tree._ops = {ev.op: ev for ev in snap.recent_ops}
         return tree
 
     def same_as(self, other: HypothesisTree) -> bool:

@@ -1,0 +1,259 @@
+"""The hypothesis tree as a Ray actor: the run's single writer of ``tree/events.jsonl``.
+
+``_TreeActor`` is an async actor around a ``TreeStore``: each mutation is logged, applied and
+then wakes every ``wait_for_change`` long-poll (an ``asyncio.Event`` swapped per version), so
+peers learn of changes without sleeping. It is restartable (``max_restarts``): a restarted
+actor rebuilds the same tree from ``tree/`` in ``__init__``. ``TreeActor`` is the public,
+typed handle that drivers and peers use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.exceptions import ActorUnavailableError, RayActorError
+
+from aiscientist.hypotheses import policy as policies
+from aiscientist.hypotheses.champion import ChampionGate, GateDecision, offer
+from aiscientist.hypotheses.events import (
+    EvidenceNode,
+    Lease,
+    LessonNode,
+    TerminalState,
+    TreeNode,
+    TreeSnapshot,
+)
+from aiscientist.hypotheses.lessons import relevant_lessons
+from aiscientist.hypotheses.store import TreeStore
+from aiscientist.hypotheses.tree import DEFAULT_LEASE_S, HypothesisTree
+from aiscientist.messages import new_id
+
+TREE_RESTARTS = 3
+MUTATIONS = frozenset(
+    {
+        "propose",
+        "critique",
+        "claim",
+        "renew",
+        "release",
+        "start",
+        "finish",
+        "abandon",
+        "add_evidence",
+        "add_lesson",
+    }
+)
+
+
+class _TreeActor:
+    def __init__(self, tree_dir: str, snapshot_every: int = 1000, fsync: bool = True) -> None:
+        self.store = TreeStore(Path(tree_dir), snapshot_every=snapshot_every, fsync=fsync)
+        self.tree = self.store.tree
+        self._changed = asyncio.Event()
+        self.tree.on_applied.append(self._notify)
+
+    def _notify(self, _event: object) -> None:
+        old, self._changed = self._changed, asyncio.Event()
+        old.set()
+
+    async def mutate(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if op not in MUTATIONS:
+            raise ValueError(f"unknown tree mutation {op!r}; one of {sorted(MUTATIONS)}")
+        return getattr(self.tree, op)(*args, **kwargs)
+
+    async def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
+        # deciding twice is harmless: a repeated accept re-records the same champion
+        return offer(self.tree, gate, evidence_id)
+
+    async def version(self) -> int:
+        return self.tree.version
+
+    async def wait_for_change(self, since_version: int, timeout_s: float) -> int:
+        """Return the version as soon as it exceeds ``since_version``, or after the timeout."""
+        if self.tree.version > since_version:
+            return self.tree.version
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout=max(0.0, timeout_s))
+        except TimeoutError:
+            pass
+        return self.tree.version
+
+    async def snapshot(self) -> TreeSnapshot:
+        return self.tree.to_snapshot()
+
+    async def node(self, node_id: str) -> TreeNode:
+        return self.tree.node(node_id)
+
+    async def frontier(self, now: float | None) -> list[str]:
+        return self.tree.frontier(now)
+
+    async def select(
+        self, policy: str, params: policies.PolicyParams, seed: int, now: float | None
+    ) -> policies.Choice:
+        return policies.select(self.tree, policy, params, random.Random(seed), now)
+
+    async def lessons_for(
+        self, hypothesis_id: str | None, tags: tuple[str, ...], k: int
+    ) -> list[LessonNode]:
+        return relevant_lessons(self.tree, hypothesis_id, tags, k)
+
+    async def checkpoint(self) -> int:
+        self.store.snapshot()
+        return self.tree.version
+
+
+_RETRIABLE = (ActorUnavailableError, RayActorError)
+
+
+class TreeActor:
+    """Typed handle on the run's tree actor (create with ``start``, reconnect with ``get``)."""
+
+    def __init__(self, handle: ray.actor.ActorHandle) -> None:
+        self.handle = handle
+
+    @classmethod
+    def start(
+        cls,
+        tree_dir: Path,
+        *,
+        name: str | None = None,
+        snapshot_every: int = 1000,
+        fsync: bool = True,
+        max_restarts: int = TREE_RESTARTS,
+    ) -> TreeActor:
+        options: dict[str, Any] = {"max_restarts": max_restarts, "max_concurrency": 1000}
+        if name is not None:
+            options.update(name=name, get_if_exists=True)
+        actor_cls = ray.remote(_TreeActor).options(**options)
+        handle: ray.actor.ActorHandle = actor_cls.remote(  # type: ignore[assignment]
+            str(tree_dir), snapshot_every, fsync
+        )
+        return cls(handle)
+
+    @classmethod
+    def get(cls, name: str) -> TreeActor:
+        return cls(ray.get_actor(name))
+
+    def _mutate(self, op: str, *args: Any, retry_s: float = 60.0, **kwargs: Any) -> Any:
+        """Mutations carry an op id, so retrying one across an actor restart applies it once."""
+        kwargs["op_id"] = new_id("op")
+        deadline = time.monotonic() + retry_s
+        while True:
+            try:
+                return ray.get(self.handle.mutate.remote(op, args, kwargs))
+            except _RETRIABLE:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _read(self, method: str, *args: Any, retry_s: float = 60.0) -> Any:
+        """Reads are idempotent: retried while a restarted actor rebuilds its tree."""
+        deadline = time.monotonic() + retry_s
+        while True:
+            try:
+                return ray.get(getattr(self.handle, method).remote(*args))
+            except _RETRIABLE:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    # mutations
+    def propose(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        parent: str | None = None,
+        author: str = "",
+        tags: Iterable[str] = (),
+        action: str = "",
+        id: str | None = None,
+    ) -> str:
+        return self._mutate(
+            "propose",
+            title,
+            description=description,
+            parent=parent,
+            author=author,
+            tags=tuple(tags),
+            action=action,
+            id=id,
+        )
+
+    def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None:
+        self._mutate("critique", hypothesis_id, by, accept, note)
+
+    def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease:
+        return self._mutate("claim", hypothesis_id, owner, lease_s)
+
+    def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None:
+        self._mutate("renew", hypothesis_id, owner, lease_s)
+
+    def release(self, hypothesis_id: str, owner: str) -> None:
+        self._mutate("release", hypothesis_id, owner)
+
+    def start_run(self, hypothesis_id: str, owner: str) -> None:
+        self._mutate("start", hypothesis_id, owner)
+
+    def finish(
+        self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
+    ) -> None:
+        self._mutate("finish", hypothesis_id, state, note, owner)
+
+    def abandon(self, hypothesis_id: str, note: str = "") -> None:
+        self._mutate("abandon", hypothesis_id, note)
+
+    def add_evidence(self, evidence: EvidenceNode) -> str:
+        return self._mutate("add_evidence", evidence)
+
+    def add_lesson(self, lesson: LessonNode) -> str:
+        return self._mutate("add_lesson", lesson)
+
+    def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
+        decision: GateDecision = self._read("offer_champion", gate, evidence_id)
+        return decision
+
+    # reads
+    def version(self) -> int:
+        return self._read("version")
+
+    def wait_for_change(self, since_version: int, timeout_s: float) -> int:
+        """Long-poll: the new version as soon as there is one, else the same after timeout."""
+        return self._read("wait_for_change", since_version, timeout_s)
+
+    def snapshot(self) -> TreeSnapshot:
+        return self._read("snapshot")
+
+    def tree(self) -> HypothesisTree:
+        """A local, read-only copy of the whole tree."""
+        return HypothesisTree.from_snapshot(self.snapshot())
+
+    def node(self, node_id: str) -> TreeNode:
+        return self._read("node", node_id)
+
+    def frontier(self, now: float | None = None) -> list[str]:
+        return self._read("frontier", now)
+
+    def select(
+        self,
+        policy: str,
+        params: policies.PolicyParams | None = None,
+        seed: int = 0,
+        now: float | None = None,
+    ) -> policies.Choice:
+        return self._read("select", policy, params or policies.PolicyParams(), seed, now)
+
+    def lessons_for(
+        self, hypothesis_id: str | None, tags: Iterable[str] = (), k: int = 5
+    ) -> list[LessonNode]:
+        return self._read("lessons_for", hypothesis_id, tuple(tags), k)
+
+    def checkpoint(self) -> int:
+        """Write a snapshot now; returns the version it covers."""
+        return self._read("checkpoint")

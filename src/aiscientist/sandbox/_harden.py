@@ -64,14 +64,16 @@ def bwrap_argv(
     out += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     for gpu_dev in _gpu_devices(limits.gpus):
         out += ["--dev-bind", gpu_dev, gpu_dev]
+    # Parents before children (by target depth), so a mount inside the workdir lands on
+    # top of it and a workdir inside a read-only mount stays writable, even under /tmp.
+    binds: list[tuple[Path, Path, bool]] = [(workdir, workdir, False)]
     for m in mounts:
         src = Path(m.source).resolve()
         if not src.exists():
             raise SandboxError(f"mount source {str(src)!r} does not exist; create it or drop it")
-        tgt = _target(workdir, m.target)
-        out += ["--ro-bind" if m.read_only else "--bind", str(src), str(tgt)]
-    # The workdir last among binds but before hides: it stays writable even under /tmp.
-    out += ["--bind", str(workdir), str(workdir)]
+        binds.append((src, _target(workdir, m.target), m.read_only))
+    for src, tgt, read_only in sorted(binds, key=lambda b: len(b[1].parts)):
+        out += ["--ro-bind" if read_only else "--bind", str(src), str(tgt)]
     for hidden in limits.hide:
         p = Path(hidden)
         if p.is_dir():

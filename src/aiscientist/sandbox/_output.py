@@ -24,6 +24,7 @@ OOM_MARKERS: tuple[str, ...] = (
     "std::bad_alloc",
     "out of memory",
     "Unable to allocate",
+    "memory exhausted",
 )
 
 

@@ -189,6 +189,7 @@ class DockerSandbox:
             "read_only": self.read_only_root,
             "ulimits": ulimits,
             "detach": True,
+            "init": True,  # a real PID 1: signals (SIGXCPU, SIGTERM) reach the command
             "stdin_open": False,
             "security_opt": ["no-new-privileges"],
             "cap_drop": ["ALL"],

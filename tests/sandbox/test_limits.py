@@ -1,0 +1,107 @@
+"""Runaway commands are stopped and reported as what they are."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from aiscientist.sandbox import Limits, Sandbox
+
+
+def _alive_with(token: str) -> list[int]:
+    """Host pids whose command line contains ``token``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if token.encode() in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_fork_bomb_is_stopped_and_reported_killed(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    token = f"bomb{uuid.uuid4().hex[:8]}"
+    start = time.monotonic()
+    res = any_sandbox.run(
+        f"{token}(){{ {token}|{token}& }}; {token}; wait",
+        tmp_path,
+        limits=Limits(max_processes=32),
+        timeout=30,
+        log_path=tmp_path / "run.log",
+    )
+    assert res.status == "killed", res
+    assert "process limit" in res.reason
+    assert time.monotonic() - start < 20  # stopped by the limit, not by the timeout
+    time.sleep(0.2)
+    assert _alive_with(token) == []
+
+
+def test_memory_hog_is_reported_oom(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    res = any_sandbox.run(
+        "tail /dev/zero",  # buffers one endless line: grows until the memory limit
+        tmp_path,
+        limits=Limits(memory_bytes=256 * 1024**2),
+        timeout=60,
+    )
+    assert res.status == "oom", res
+
+
+def test_python_memory_error_is_reported_oom(tmp_path: Path) -> None:
+    from aiscientist.sandbox import LocalSandbox
+
+    res = LocalSandbox().run(
+        "python -c 'x = bytearray(8 * 1024**3)'",
+        tmp_path,
+        limits=Limits(memory_bytes=1024**3),
+        timeout=60,
+    )
+    assert res.status == "oom", res
+    assert "MemoryError" in res.stdout
+
+
+def test_sleep_forever_times_out_and_nothing_survives(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    token = f"sleeper{uuid.uuid4().hex[:8]}"
+    start = time.monotonic()
+    res = any_sandbox.run(
+        f"{token}() {{ sleep 1000; }}; {token} & {token}; : {token}", tmp_path, timeout=1.5
+    )
+    elapsed = time.monotonic() - start
+    assert res.status == "timeout", res
+    assert elapsed < 10
+    time.sleep(0.2)
+    assert _alive_with(token) == []
+
+
+def test_cpu_time_limit_is_reported(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    res = any_sandbox.run("while :; do :; done", tmp_path, limits=Limits(cpu_seconds=1), timeout=30)
+    assert res.status == "timeout", res
+    assert "CPU" in res.reason
+
+
+def test_output_is_capped_and_keeps_head_and_tail(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    res = any_sandbox.run(
+        "echo FIRST-LINE; i=0; while [ $i -lt 20000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxx;"
+        " i=$((i+1)); done; echo LAST-LINE",
+        tmp_path,
+        limits=Limits(log_bytes=16 * 1024),
+        timeout=60,
+        log_path=log,
+    )
+    assert res.status == "ok", res.reason
+    assert res.truncated
+    text = log.read_text()
+    assert len(text) < 17 * 1024
+    assert text.startswith("FIRST-LINE") and text.rstrip().endswith("LAST-LINE")
+    assert "bytes of output dropped" in text
+
+
+def test_exit_code_is_reported_failed(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    res = any_sandbox.run("echo about to fail; exit 3", tmp_path, timeout=30)
+    assert (res.status, res.exit_code) == ("failed", 3)
+    assert "about to fail" in res.reason

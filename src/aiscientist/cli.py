@@ -80,12 +80,12 @@ def run(
     try:
         cfg = _config(config_file, set_, extra)
         run_dir = create_run(task, cfg)
-        console.print(f"run directory: [bold]{run_dir}[/]")
+        print(f"run directory: {run_dir}", flush=True)
         manifest = execute_run(run_dir, cfg, progress=lambda m: err.print(f"[dim]{m}[/]"))
     except AIScientistError as exc:
         _die(str(exc))
     console.print(f"status: {manifest.status}; graded score: {manifest.score}")
-    console.print(f"RUN_DIR={run_dir}")
+    print(f"RUN_DIR={run_dir}", flush=True)  # plain: scripts parse this line
 
 
 @app.command()

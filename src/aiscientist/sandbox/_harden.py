@@ -167,14 +167,14 @@ class PidsCgroup:
             time.sleep(0.02)
 
     def remove(self) -> None:
-        for _ in range(50):
+        for attempt in range(60):
             try:
                 self.path.rmdir()
                 return
             except FileNotFoundError:
                 return
-            except OSError:
-                time.sleep(0.02)
+            except OSError:  # EBUSY until the last task is reaped
+                time.sleep(min(0.002 * (attempt + 1), 0.05))
         warn_once("cgroup-leak", f"could not remove cgroup {str(self.path)!r}")
 
 

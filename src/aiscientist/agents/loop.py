@@ -148,12 +148,34 @@ class Agent:
 
     # ---- context ----
     def _compact(self) -> None:
-        """Summarise old turns once the prompt nears the model's context window."""
+        """Summarise old turns once the prompt nears the model's context window.
+
+        Keeps the system and task messages, a digest of old turns, and as many recent turns
+        as fit in half the budget (long tool outputs in them are truncated to fit).
+        """
         limit = int(self.model.context_window * 0.6)
-        if estimate_tokens(self.messages) <= limit or len(self.messages) <= self.keep_recent + 2:
+        if estimate_tokens(self.messages) <= limit:
             return
-        head, old = self.messages[:2], self.messages[2 : -self.keep_recent]
-        recent = self.messages[-self.keep_recent :]
+        head, body = self.messages[:2], self.messages[2:]
+        keep_budget = limit // 2
+        recent: list[ChatMessage] = []
+        used = 0
+        for m in reversed(body[-self.keep_recent :]):
+            cost = estimate_tokens([m])
+            if recent and used + cost > keep_budget:
+                break
+            if cost > keep_budget // 2:
+                m = ChatMessage(
+                    m.role,
+                    truncate(m.content, keep_budget * 2),
+                    m.tool_calls,
+                    m.tool_call_id,
+                    m.name,
+                )
+                cost = estimate_tokens([m])
+            recent.insert(0, m)
+            used += cost
+        old = body[: len(body) - len(recent)]
         while recent and recent[0].role == "tool":  # never start on an orphan tool result
             old.append(recent.pop(0))
         digest = []
@@ -169,6 +191,6 @@ class Agent:
                 digest.append(truncate(m.content, 1500))
         summary = ChatMessage(
             "user",
-            "Summary of earlier steps (older turns were compacted):\n" + "\n".join(digest[-60:]),
+            "Summary of earlier steps (older turns were compacted):\n" + "\n".join(digest[-40:]),
         )
         self.messages = [*head, summary, *recent]

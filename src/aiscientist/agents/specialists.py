@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.comprehension import reader_agent, run_readers
 from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
 from aiscientist.agents.experiments import ExperimentService
 from aiscientist.agents.loop import Agent
@@ -28,6 +29,7 @@ from aiscientist.agents.workspace_tools import (
 from aiscientist.config import RunConfig
 from aiscientist.messages import Delegation, Result, Summary
 from aiscientist.models.base import Completion, Model
+from aiscientist.models.scripted import ScriptedModel
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
 
@@ -102,6 +104,12 @@ class Specialist:
         self.model = model
         self.experiments = experiments
 
+    def _sub_model(self, role: str) -> Model | None:
+        """The model of a Tier-2 subagent: the same backend, or the script's sub-role."""
+        if isinstance(self.model, ScriptedModel):
+            return self.model.sub_model(role)
+        return self.model
+
     def handle(self, delegation: Delegation) -> Result:
         """Run one session for ``delegation``."""
         view = WorkspaceView(self.run_dir, self.role)
@@ -111,22 +119,42 @@ class Specialist:
             view.begin_section(log, f"session {delegation.id} ({delegation.mode or 'default'})")
             view.append_text(log, f"Instruction: {delegation.instruction}")
         inputs = "\n".join(f"- {p.path}" for p in delegation.inputs) or "- (none)"
-        agent = Agent(
-            model=self.model,
-            tools=role_tools(self.role, view, self.config, self.experiments),
-            system=render(
-                self.role,
-                task_kind=manifest.task.kind,
-                task_name=manifest.task.name,
-                mode=delegation.mode or "full",
-            ),
-            task=render("delegation", instruction=delegation.instruction, inputs=inputs),
-            guard=BudgetGuard(delegation.budget),
-            max_steps=delegation.budget.steps or self.config.limits.specialist_steps,
-            protocol=self.config.models.protocol_for(self.role),
-            on_usage=usage_sink(view, self.role),  # type: ignore[arg-type]
-        )
-        outcome = agent.run()
+        task = render("delegation", instruction=delegation.instruction, inputs=inputs)
+        common = {
+            "protocol": self.config.models.protocol_for(self.role),
+            "on_usage": usage_sink(view, self.role),
+        }
+        max_steps = delegation.budget.steps or self.config.limits.specialist_steps
+        outcome = None
+        if self.role == "comprehension":
+            outcome = run_readers(
+                self._sub_model,
+                reader_agent(
+                    lambda: role_tools(self.role, view, self.config, None),
+                    delegation.budget,
+                    max_steps,
+                    **common,
+                ),
+                manifest.task.kind,
+                manifest.task.name,
+                task,
+            )
+        if outcome is None:
+            agent = Agent(
+                model=self.model,
+                tools=role_tools(self.role, view, self.config, self.experiments),
+                system=render(
+                    self.role,
+                    task_kind=manifest.task.kind,
+                    task_name=manifest.task.name,
+                    mode=delegation.mode or "full",
+                ),
+                task=task,
+                guard=BudgetGuard(delegation.budget),
+                max_steps=max_steps,
+                **common,  # type: ignore[arg-type]
+            )
+            outcome = agent.run()
         if log is not None:
             view.append_text(log, f"Outcome ({outcome.status}): {outcome.summary}")
         status = "ok" if outcome.status == "ok" else outcome.status

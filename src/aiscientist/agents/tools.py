@@ -73,14 +73,15 @@ class ToolSet:
 
     def call(self, name: str, arguments: dict[str, Any]) -> str:
         """Run a tool; errors the model can fix come back as text starting with ``ERROR``."""
+        if "__invalid_json__" in arguments:
+            what = "your reply" if name == "__invalid__" else f"the arguments of {name!r}"
+            return (
+                f"ERROR: {what} was not valid JSON: "
+                f"{str(arguments['__invalid_json__'])[:300]!r}; send one JSON object"
+            )
         tool = self.tools.get(name)
         if tool is None:
             return f"ERROR: unknown tool {name!r}; available tools: {', '.join(self.tools)}"
-        if "__invalid_json__" in arguments:
-            return (
-                f"ERROR: the arguments of {name!r} were not valid JSON: "
-                f"{str(arguments['__invalid_json__'])[:300]!r}; send a JSON object"
-            )
         try:
             parsed = tool.args.model_validate(arguments)
         except ValidationError as exc:

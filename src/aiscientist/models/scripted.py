@@ -70,17 +70,31 @@ def _reply(raw: Any, index: int) -> Completion:
 class ScriptedModel:
     """Replays the replies of one role from a script, in order."""
 
-    def __init__(self, replies: list[Any], name: str = "scripted", window: int = 32768) -> None:
+    def __init__(
+        self,
+        replies: list[Any],
+        name: str = "scripted",
+        window: int = 32768,
+        script: dict[str, list[Any]] | None = None,
+    ) -> None:
         self.name = name
         self._replies = replies
         self._cursor = 0
         self._window = window
+        self._script = script or {}
 
     @classmethod
     def from_file(cls, path: str | Path, role: str = "default") -> ScriptedModel:
         script = load_script(path)
         replies = script.get(role, script.get("default", []))
-        return cls(list(replies), name=f"scripted:{path}#{role}")
+        return cls(list(replies), name=f"scripted:{path}#{role}", script=script)
+
+    def sub_model(self, role: str) -> ScriptedModel | None:
+        """A model for a sub-role (a Tier-2 subagent) from the same script, if it has one."""
+        if role not in self._script:
+            return None
+        base = self.name.split("#", 1)[0]
+        return ScriptedModel(list(self._script[role]), f"{base}#{role}", self._window, self._script)
 
     @property
     def context_window(self) -> int:

@@ -1,0 +1,150 @@
+"""The agent loop with the shipped scripted model: tool calls, errors fed back, protocols,
+budgets and context bounds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.loop import Agent
+from aiscientist.agents.tools import ToolSet
+from aiscientist.agents.workspace_tools import ToolContext, finish_tool, read_tools, write_tools
+from aiscientist.config import SandboxConfig
+from aiscientist.messages import Budget
+from aiscientist.models.base import Completion
+from aiscientist.models.scripted import ScriptedModel
+from aiscientist.workspace import WorkspaceView
+
+
+def tools_for(run_dir: Path, role: str = "implementation") -> ToolSet:
+    ctx = ToolContext(view=WorkspaceView(run_dir, role), sandbox=SandboxConfig(kind="local"))
+    return ToolSet([*read_tools(ctx), *write_tools(ctx), finish_tool()])
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    for d in ("task", "submission", "paper_analysis", "agent"):
+        (tmp_path / d).mkdir()
+    (tmp_path / "task" / "description.md").write_text("# Predict y\n" + "x" * 5000)
+    return tmp_path
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def agent(run_dir: Path, replies: list[object], **kw: object) -> Agent:
+    return Agent(
+        model=ScriptedModel(replies, window=kw.pop("window", 32768)),  # type: ignore[arg-type]
+        tools=tools_for(run_dir),
+        system="You write code.",
+        task="Write submission/a.py",
+        guard=kw.pop("guard", BudgetGuard(Budget())),  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_invalid_arguments_go_back_to_the_model_which_then_fixes_them(run_dir: Path) -> None:
+    a = agent(
+        run_dir,
+        [
+            call("write_file", path="submission/a.py"),  # 'content' missing
+            call("write_file", path="submission/a.py", content="print(1)", colour="red"),
+            call("no_such_tool"),
+            call("write_file", path="submission/a.py", content="print(1)"),
+            call("finish", summary="done"),
+        ],
+    )
+    out = a.run()
+    tool_msgs = [m.content for m in a.messages if m.role == "tool"]
+    assert tool_msgs[0].startswith("ERROR: invalid arguments for 'write_file'")
+    assert "content" in tool_msgs[0]
+    assert "colour" in tool_msgs[1]
+    assert tool_msgs[2].startswith("ERROR: unknown tool 'no_such_tool'")
+    assert tool_msgs[3].startswith("wrote submission/a.py")
+    assert out.status == "ok" and out.summary == "done" and out.steps == 5
+    assert (run_dir / "submission" / "a.py").read_text() == "print(1)"
+
+
+def test_writes_outside_the_region_are_refused_and_reported(run_dir: Path) -> None:
+    a = agent(
+        run_dir,
+        [call("write_file", path="paper_analysis/x.md", content="no"), call("finish", summary="s")],
+    )
+    a.run()
+    assert (
+        "may not write 'paper_analysis/x.md'"
+        in [m for m in a.messages if m.role == "tool"][0].content
+    )
+    assert not (run_dir / "paper_analysis" / "x.md").exists()
+
+
+def test_json_action_protocol_runs_tools_and_feeds_back_garbage(run_dir: Path) -> None:
+    a = agent(
+        run_dir,
+        [
+            "this is not json at all",
+            '{"thought": "write it", "tool": "write_file", '
+            '"arguments": {"path": "submission/b.py", "content": "x = 1"}}',
+            'Sure! {"tool": "finish", "arguments": {"summary": "json done"}}',
+        ],
+        protocol="json",
+    )
+    out = a.run()
+    tool_msgs = [m.content for m in a.messages if m.role == "tool"]
+    assert tool_msgs[0].startswith("ERROR: your reply") and "not valid JSON" in tool_msgs[0]
+    assert (run_dir / "submission" / "b.py").read_text() == "x = 1"
+    assert out.status == "ok" and out.summary == "json done"
+    assert "Reply with ONE JSON object" in a.messages[0].content
+
+
+def test_a_reply_without_tool_calls_is_nudged(run_dir: Path) -> None:
+    a = agent(run_dir, ["I think I am done", call("finish", summary="ok")])
+    a.run()
+    assert any(m.role == "user" and "No tool was called" in m.content for m in a.messages)
+
+
+def test_token_budget_ends_the_session_cleanly(run_dir: Path) -> None:
+    replies = [call("read_file", path="task/description.md") for _ in range(50)]
+    a = agent(run_dir, replies, guard=BudgetGuard(Budget(tokens=3000)))
+    out = a.run()
+    assert out.status == "budget_exhausted" and "token budget" in out.summary
+    assert 1 < out.steps < 50
+
+
+def test_step_limit_ends_the_session(run_dir: Path) -> None:
+    a = agent(run_dir, [call("list_files") for _ in range(20)], max_steps=4)
+    out = a.run()
+    assert out.status == "limit_reached" and out.steps == 4
+
+
+def test_prompt_stays_under_the_context_window_in_a_long_session(run_dir: Path) -> None:
+    window = 6000
+    seen: list[int] = []
+
+    def sink(reply: Completion, _latency: float) -> None:
+        seen.append(reply.usage.prompt_tokens)
+
+    replies = [call("read_file", path="task/description.md") for _ in range(150)]
+    a = agent(
+        run_dir,
+        [*replies, call("finish", summary="x")],
+        window=window,
+        on_usage=sink,
+        max_steps=200,
+    )
+    out = a.run()
+    assert out.status == "ok" and len(seen) == 151
+    # without compaction 150 reads of ~1,250 tokens each would need ~190,000 tokens
+    assert max(seen) < window
+    assert any("Summary of earlier steps" in m.content for m in a.messages)
+
+
+def test_usage_is_summed_over_steps(run_dir: Path) -> None:
+    a = agent(run_dir, [call("list_files"), call("finish", summary="x")])
+    out = a.run()
+    assert out.usage.calls == 2 and out.usage.prompt_tokens > 0
+    assert json.loads(json.dumps(out.usage.prompt_tokens)) == out.usage.prompt_tokens

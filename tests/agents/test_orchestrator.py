@@ -1,0 +1,186 @@
+"""The orchestrator and specialists as plain classes (no Ray): delegation, hand-offs, the
+finish gate, tiered comprehension, and a bounded prompt over a long run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.orchestrator import Orchestrator
+from aiscientist.agents.specialists import Specialist
+from aiscientist.config import load_config
+from aiscientist.messages import SPECIALIST_ROLES, Budget, Delegation, Result
+from aiscientist.models.scripted import ScriptedModel
+from aiscientist.runtime.actors import submission_validator
+from aiscientist.runtime.driver import create_run
+from aiscientist.tasks import load_task
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def setup_run(tmp_path: Path, script: dict[str, list[object]], window: int = 32768):  # type: ignore[no-untyped-def]
+    path = tmp_path / "script.yaml"
+    path.write_text(yaml.safe_dump(script))
+    cfg = load_config(overrides=[f"models.default=scripted:{path}", "sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
+    specialists = {
+        role: Specialist(role, run_dir, cfg, ScriptedModel.from_file(path, role))
+        for role in SPECIALIST_ROLES
+    }
+    log: list[Delegation] = []
+
+    def dispatch(d: Delegation) -> Result:
+        log.append(d)
+        return specialists[d.role].handle(d)
+
+    model = ScriptedModel.from_file(path, "orchestrator")
+    model._window = window
+    task = load_task("tabular-cancer")
+    orch = Orchestrator(
+        run_dir, cfg, model, dispatch, BudgetGuard(Budget()), submission_validator(task)
+    )
+    return run_dir, orch, log
+
+
+def valid_submission() -> str:
+    sample = pd.read_csv(load_task("tabular-cancer").sample_submission)  # type: ignore[arg-type]
+    return sample.to_csv(index=False)
+
+
+def test_finish_is_refused_until_the_submission_is_valid(tmp_path: Path) -> None:
+    run_dir, orch, log = setup_run(
+        tmp_path,
+        {
+            "orchestrator": [
+                call("finish", summary="too early"),
+                call("delegate", role="implementation", instruction="write a bad csv"),
+                call("finish", summary="still bad"),
+                call("delegate", role="implementation", instruction="write a good csv"),
+                call("finish", summary="valid now"),
+            ],
+            "implementation": [
+                call("write_file", path="submission/submission.csv", content="id,wrong\n1,2\n"),
+                call("finish", summary="bad csv"),
+                call("write_file", path="submission/submission.csv", content=valid_submission()),
+                call("finish", summary="good csv"),
+            ],
+        },
+    )
+    out = orch.run()
+    assert out.status == "ok" and out.summary == "valid now"
+    usage = (run_dir / "journal/usage/orchestrator.jsonl").read_text().splitlines()
+    assert len(usage) == 5
+    assert [d.role for d in log] == ["implementation", "implementation"]
+
+
+def test_finish_gate_messages_name_the_problem(tmp_path: Path) -> None:
+    run_dir, orch, _ = setup_run(
+        tmp_path,
+        {
+            "orchestrator": [
+                call("finish", summary="too early"),
+                call("delegate", role="implementation", instruction="bad csv"),
+                call("finish", summary="bad"),
+            ],
+            "implementation": [
+                call("write_file", path="submission/submission.csv", content="id,wrong\n1,2\n"),
+                call("finish", summary="bad csv"),
+            ],
+        },
+    )
+    orch.run(max_steps=3)
+    # the orchestrator's transcript is not persisted; re-run the gate to read its messages
+    problems = submission_validator(load_task("tabular-cancer"))(run_dir)
+    assert any("missing columns" in p and "'target'" in p for p in problems)
+
+
+def test_handoff_pointer_reaches_experimentation(tmp_path: Path) -> None:
+    run_dir, orch, log = setup_run(
+        tmp_path,
+        {
+            "orchestrator": [
+                call("delegate", role="implementation", instruction="note something"),
+                call("delegate", role="experimentation", instruction="look at impl log"),
+            ],
+            "implementation": [call("note", text="wrote nothing"), call("finish", summary="i")],
+            "experimentation": [call("finish", summary="e")],
+        },
+    )
+    orch.run(max_steps=2)
+    assert [p.path for p in log[1].inputs] == ["agent/impl_log.md"]
+    assert "wrote nothing" in (run_dir / "agent/impl_log.md").read_text()
+
+
+def test_tiered_comprehension_runs_structure_then_three_readers_then_synthesis(
+    tmp_path: Path,
+) -> None:
+    def reader(out: str) -> list[object]:
+        return [
+            call("read_file", path="task/description.md"),
+            call("write_file", path=f"paper_analysis/{out}", content=f"# {out}\n"),
+            call("finish", summary=f"wrote {out}"),
+        ]
+
+    run_dir, orch, _ = setup_run(
+        tmp_path,
+        {
+            "orchestrator": [call("delegate", role="comprehension", instruction="read")],
+            "comprehension": [call("finish", summary="single session: must not be used")],
+            "comprehension.structure": reader("structure.md"),
+            "comprehension.algorithm": reader("algorithm.md"),
+            "comprehension.experiments": reader("experiments.md"),
+            "comprehension.baseline": reader("baseline.md"),
+            "comprehension.synthesis": [
+                call("read_file", path="paper_analysis/algorithm.md"),
+                call("write_file", path="paper_analysis/summary.md", content="# summary\n"),
+                call("write_file", path="paper_analysis/targets.json", content="{}"),
+                call("finish", summary="synthesised"),
+            ],
+        },
+    )
+    orch.run(max_steps=1)
+    pa = run_dir / "paper_analysis"
+    mtime = {p.name: p.stat().st_mtime_ns for p in pa.iterdir()}
+    assert set(mtime) == {
+        "structure.md",
+        "algorithm.md",
+        "experiments.md",
+        "baseline.md",
+        "summary.md",
+        "targets.json",
+    }
+    middle = [mtime["algorithm.md"], mtime["experiments.md"], mtime["baseline.md"]]
+    assert mtime["structure.md"] < min(middle) and max(middle) < mtime["summary.md"]
+    calls = (run_dir / "journal/usage/comprehension.jsonl").read_text().splitlines()
+    assert len(calls) == 3 * 4 + 4
+
+
+@pytest.mark.slow
+def test_orchestrator_prompt_stays_bounded_over_300_delegations(tmp_path: Path) -> None:
+    window = 8000
+    run_dir, orch, log = setup_run(
+        tmp_path,
+        {
+            "orchestrator": [
+                call("delegate", role="helper", instruction=f"job {i}: " + "details " * 40)
+                for i in range(300)
+            ],
+            "helper": [call("finish", summary="done " * 60) for _ in range(300)],
+        },
+        window=window,
+    )
+    orch.run(max_steps=300)
+    assert len(log) == 300
+    prompts = [
+        json.loads(line)["prompt_tokens"]
+        for line in (run_dir / "journal/usage/orchestrator.jsonl").read_text().splitlines()
+    ]
+    assert len(prompts) == 300 and max(prompts) < window
+    assert max(prompts[200:]) <= 1.5 * max(prompts[20:40])

@@ -13,6 +13,7 @@ first, as MLE-bench's leaderboards are; only ``score`` is read by the grader.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -274,10 +275,224 @@ true label. Higher is better.
     )
 
 
+def _node(
+    node_id: str,
+    requirements: str,
+    weight: int,
+    subs: list[dict] | None = None,
+    category: str | None = None,
+    fine: str | None = None,
+) -> dict:
+    return {
+        "id": node_id,
+        "requirements": requirements,
+        "weight": weight,
+        "sub_tasks": subs or [],
+        "task_category": category,
+        "finegrained_task_category": fine,
+    }
+
+
+def make_rff_ridge_rubric() -> None:
+    """The PaperBench rubric of the bundled replicate task (its paper.md is hand-written)."""
+    cd, ce, ra = "Code Development", "Code Execution", "Result Analysis"
+    data_fine, method_fine = "Data Processing & Preparation", "Method Implementation"
+    setup_fine, eval_fine = "Experimental Setup", "Evaluation, Metrics & Benchmarking"
+    log_fine = "Logging, Analysis & Presentation"
+    leaf = _node
+    rubric = _node(
+        "rff-ridge",
+        "The paper's RFF-ridge results on Friedman-1 are reproduced",
+        1,
+        [
+            _node(
+                "data",
+                "The data set and split follow Section 1",
+                1,
+                [
+                    leaf(
+                        "data-generate",
+                        "The code generates the data with make_friedman1(n_samples=2000, "
+                        "n_features=10, noise=1.0, random_state=0).",
+                        1,
+                        category=cd,
+                        fine=data_fine,
+                    ),
+                    leaf(
+                        "data-split",
+                        "The code uses the first 1500 rows as the training set and the "
+                        "last 500 rows as the test set, without shuffling.",
+                        1,
+                        category=cd,
+                        fine=data_fine,
+                    ),
+                ],
+            ),
+            _node(
+                "baselines",
+                "The three baselines of Section 2 are implemented and run",
+                2,
+                [
+                    leaf(
+                        "baseline-mean",
+                        "The code implements the mean predictor: every test "
+                        "prediction is the mean of the training targets.",
+                        1,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "baseline-ridge",
+                        "The code fits linear ridge regression with alpha=1.0 and an "
+                        "intercept on the raw features.",
+                        1,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "baseline-krr",
+                        "The code fits exact kernel ridge regression with an RBF kernel, "
+                        "gamma=0.25 and alpha=0.01.",
+                        1,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "baseline-run",
+                        "Running reproduce.sh trains and evaluates all three baselines "
+                        "and prints their test RMSE.",
+                        1,
+                        category=ce,
+                        fine=eval_fine,
+                    ),
+                ],
+            ),
+            _node(
+                "rff",
+                "Ridge on random Fourier features is implemented as in Section 2",
+                4,
+                [
+                    leaf(
+                        "rff-weights",
+                        "W has shape (10, D) with entries drawn i.i.d. from a normal "
+                        "distribution with variance 2*gamma (standard deviation sqrt(2*gamma)), "
+                        "gamma=0.25.",
+                        2,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "rff-offsets",
+                        "The offsets b are drawn uniformly from [0, 2*pi).",
+                        1,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "rff-map",
+                        "The feature map is z(x) = sqrt(2/D) * cos(x W + b).",
+                        2,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "rff-shared",
+                        "The same W and b transform both the training and the test inputs.",
+                        1,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "rff-ridge-fit",
+                        "A ridge regression with alpha=0.01 and an intercept is fit on "
+                        "the training features and evaluated on the test features.",
+                        1,
+                        category=cd,
+                        fine=method_fine,
+                    ),
+                    leaf(
+                        "rff-grid",
+                        "The code runs D in {50, 200, 1000, 4000}, each with the seeds "
+                        "0, 1, 2, 3, 4, and aggregates mean and standard deviation of the "
+                        "test RMSE.",
+                        1,
+                        category=cd,
+                        fine=setup_fine,
+                    ),
+                    leaf(
+                        "rff-run",
+                        "Running reproduce.sh completes RFF ridge for all four values of D "
+                        "and all five seeds without errors.",
+                        2,
+                        category=ce,
+                        fine=setup_fine,
+                    ),
+                    leaf(
+                        "rff-results-file",
+                        "Running reproduce.sh writes results.json with the test "
+                        "RMSE of every model in Table 1.",
+                        1,
+                        category=ce,
+                        fine=log_fine,
+                    ),
+                ],
+            ),
+            _node(
+                "results",
+                "The reproduced numbers support the paper's findings",
+                4,
+                [
+                    leaf(
+                        "result-ridge",
+                        "The reproduced linear ridge test RMSE is 2.64 within 0.1.",
+                        1,
+                        category=ra,
+                        fine=eval_fine,
+                    ),
+                    leaf(
+                        "result-krr",
+                        "The reproduced exact kernel ridge test RMSE is 1.25 within 0.05.",
+                        1,
+                        category=ra,
+                        fine=eval_fine,
+                    ),
+                    leaf(
+                        "result-monotone",
+                        "The reproduced mean RFF test RMSE decreases monotonically "
+                        "as D grows from 50 to 4000.",
+                        2,
+                        category=ra,
+                        fine=eval_fine,
+                    ),
+                    leaf(
+                        "result-half",
+                        "At D=1000 the reproduced mean RFF test RMSE is at most 55% of "
+                        "the reproduced linear ridge test RMSE.",
+                        2,
+                        category=ra,
+                        fine=eval_fine,
+                    ),
+                    leaf(
+                        "result-close-to-krr",
+                        "At D=4000 the reproduced mean RFF test RMSE is within "
+                        "5% of the reproduced exact kernel ridge test RMSE.",
+                        2,
+                        category=ra,
+                        fine=eval_fine,
+                    ),
+                ],
+            ),
+        ],
+    )
+    path = BUNDLED / "rff-ridge" / "rubric.json"
+    path.write_text(json.dumps(rubric, indent=2) + "\n")
+
+
 MAKERS = {
     "tabular-cancer": make_tabular_cancer,
     "friedman-regression": make_friedman_regression,
     "interaction-classification": make_interaction_classification,
+    "rff-ridge": make_rff_ridge_rubric,
 }
 
 

@@ -106,17 +106,24 @@ def parse_judgement(text: str) -> tuple[int, str]:
     0/1, "0"/"1", 0.0/1.0 or true/false.
     """
     decoder = json.JSONDecoder()
-    obj: object = None
+    first_error = ""
     for match in re.finditer(r"\{", text):
         try:
-            candidate, _ = decoder.raw_decode(text, match.start())
+            obj, _ = decoder.raw_decode(text, match.start())
         except json.JSONDecodeError:
             continue
-        if isinstance(candidate, dict) and "score" in candidate:
-            obj = candidate
-            break
-    if not isinstance(obj, dict):
-        raise ValueError(f"no JSON object with a 'score' in the reply {text[:200]!r}")
+        if not isinstance(obj, dict) or "score" not in obj:
+            continue
+        try:
+            return _judgement_of(obj)
+        except ValueError as exc:
+            first_error = first_error or str(exc)
+    if first_error:
+        raise ValueError(first_error)
+    raise ValueError(f"no JSON object with a 'score' in the reply {text[:200]!r}")
+
+
+def _judgement_of(obj: dict[str, object]) -> tuple[int, str]:
     raw = obj["score"]
     if isinstance(raw, str) and raw.strip() in ("0", "1"):
         raw = int(raw.strip())

@@ -51,13 +51,13 @@ def make_backend(kind: str, request: pytest.FixtureRequest) -> Sandbox:
     return DockerSandbox(image=image)
 
 
-@pytest.fixture(params=["local", "bwrap", "docker"])
+@pytest.fixture(params=["local", "bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def any_sandbox(request: pytest.FixtureRequest) -> Sandbox:
     """Every backend, the unhardened local one included."""
     return make_backend(request.param, request)
 
 
-@pytest.fixture(params=["bwrap", "docker"])
+@pytest.fixture(params=["bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def isolating_sandbox(request: pytest.FixtureRequest) -> Sandbox:
     """The backends that isolate the filesystem and the network."""
     return make_backend(request.param, request)

@@ -152,3 +152,10 @@ def test_python_inside_is_the_project_interpreter(tmp_path: Path) -> None:
         res = sandbox.run("python -c 'import sys, numpy; print(sys.prefix)'", tmp_path, timeout=60)
         assert res.status == "ok", res
         assert res.stdout.strip() == sys.prefix
+
+
+def test_gpu_assignment_sets_cuda_visible_devices(tmp_path: Path) -> None:
+    res = LocalSandbox().run(
+        "echo CVD=$CUDA_VISIBLE_DEVICES", tmp_path, limits=Limits(gpus=("2", "3")), timeout=30
+    )
+    assert res.stdout.strip() == "CVD=2,3"

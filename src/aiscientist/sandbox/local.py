@@ -87,6 +87,8 @@ class LocalSandbox:
         else:
             _harden.link_mounts(workdir, mounts)
             full_env = sandbox_env(env)
+        if limits.gpus:  # Ray's assignment wins over whatever the parent had
+            full_env["CUDA_VISIBLE_DEVICES"] = ",".join(limits.gpus)
         capture = OutputCapture(log_path, limits.log_bytes)
         start = time.monotonic()
         try:

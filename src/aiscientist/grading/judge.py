@@ -258,15 +258,23 @@ def judge_rubric(
     model: Model,
     code_only: bool = False,
     map_fn: MapFn | None = None,
+    max_prompt_tokens: int | None = None,
 ) -> RubricGrade:
-    """Judge every leaf of ``task``'s rubric against ``submission`` and score the tree."""
+    """Judge every leaf of ``task``'s rubric against ``submission`` and score the tree.
+
+    Prompts are sized to the model's context window, or to ``max_prompt_tokens`` when that
+    is smaller (to bound cost or latency).
+    """
     if task.kind != "replicate" or task.rubric is None:
         raise GradingError(f"task {task.name!r} has no rubric; only replicate tasks are judged")
     root: RubricNode | None = prune_code_only(task.rubric) if code_only else task.rubric
     if root is None:
         raise GradingError(f"rubric of {task.name!r} has no Code Development leaves to judge")
     leaves = root.leaves()
-    jobs = build_jobs(task, Path(submission), leaves, root, model.context_window)
+    window = model.context_window
+    if max_prompt_tokens is not None:
+        window = min(window, max_prompt_tokens)
+    jobs = build_jobs(task, Path(submission), leaves, root, window)
     results = (map_fn or sequential_map)(functools.partial(judge_leaf, model), jobs)
     verdicts = {r.leaf_id: r for r in results}
     missing = [leaf.id for leaf in leaves if leaf.id not in verdicts]

@@ -159,3 +159,26 @@ def test_gpu_assignment_sets_cuda_visible_devices(tmp_path: Path) -> None:
         "echo CVD=$CUDA_VISIBLE_DEVICES", tmp_path, limits=Limits(gpus=("2", "3")), timeout=30
     )
     assert res.stdout.strip() == "CVD=2,3"
+
+
+def test_run_dir_read_only_worktree_writable_private_hidden(
+    isolating_sandbox: Sandbox, layout: dict[str, Path]
+) -> None:
+    """The recommended experiment layout: the whole run directory mounted read-only, the
+    experiment's worktree (inside it) read-write, the task's private/ blanked."""
+    work = layout["work"]
+    run = work.parents[3]
+    res = isolating_sandbox.run(
+        f"cat {run}/paper_analysis/summary.md; cat {run}/task/public/train.csv; "
+        f"cat {run}/task/private/answers.csv; echo out > metrics.json; "
+        f"echo evil > {run}/paper_analysis/summary.md; echo end",
+        work,
+        mounts=[Mount(run, run, read_only=True)],
+        limits=Limits(hide=(layout["private"],)),
+        timeout=30,
+    )
+    assert "region owned by comprehension" in res.stdout and "x,y" in res.stdout
+    assert "SECRET-ANSWER" not in res.stdout
+    assert (work / "metrics.json").read_text() == "out\n"
+    assert (run / "paper_analysis" / "summary.md").read_text() == "region owned by comprehension\n"
+    assert (layout["private"] / "answers.csv").exists()  # hidden, not deleted

@@ -150,6 +150,11 @@ def test_random_mutation_sequences_keep_invariants_and_rebuild_exactly(ops: list
         store.close()
         rebuilt = load_tree(tree_dir, clock=clock)
         assert rebuilt.same_as(tree)
+        assert rebuilt.index.sub_n == tree.index.sub_n  # one-pass stats equal incremental ones
+        for hid, total in tree.index.sub_sum.items():
+            assert abs(rebuilt.index.sub_sum[hid] - total) < 1e-9
+        assert rebuilt.index.buggy == tree.index.buggy
+        assert set(rebuilt.graph.edges(data="kind")) == set(tree.graph.edges(data="kind"))
         if (tree_dir / SNAPSHOT_FILE).exists():
             (tree_dir / SNAPSHOT_FILE).unlink()
             assert load_tree(tree_dir, clock=clock).same_as(tree)

@@ -52,7 +52,8 @@ class TreeIndex:
     best_min: tuple[float, str] | None = None
     metric_count: int = 0
 
-    def add(self, node: TreeNode, nodes: Mapping[str, TreeNode]) -> None:
+    def add(self, node: TreeNode, nodes: Mapping[str, TreeNode], stats: bool = True) -> None:
+        """Index a new node; ``stats=False`` defers subtree statistics to ``rebuild_stats``."""
         if isinstance(node, HypothesisNode):
             self.by_state[node.state][node.id] = None
             if node.lease is not None and node.state in ("claimed", "running"):
@@ -67,7 +68,8 @@ class TreeIndex:
             self.evidence_of.setdefault(hid, []).append(node.id)
             if node.status == "ok" and node.metric is not None:
                 self.buggy.pop(hid, None)
-                self._add_metric(node, nodes)
+                if stats:
+                    self._add_metric(node, nodes)
             elif not self.children.get(hid):
                 self.buggy[hid] = None
         elif isinstance(node, LessonNode):
@@ -91,6 +93,29 @@ class TreeIndex:
             self.best_max = (m, ev.id)
         if self.best_min is None or m < self.best_min[0]:
             self.best_min = (m, ev.id)
+
+    def rebuild_stats(self, nodes: Mapping[str, TreeNode]) -> None:
+        """Subtree statistics of all nodes in one pass (children are created after parents)."""
+        self.sub_n, self.sub_sum = {}, {}
+        self.best_max = self.best_min = None
+        self.metric_count = 0
+        for node in nodes.values():
+            if isinstance(node, EvidenceNode) and node.status == "ok" and node.metric is not None:
+                m, hid = node.metric, node.hypothesis_id
+                self.metric_count += 1
+                self.sub_n[hid] = self.sub_n.get(hid, 0) + 1
+                self.sub_sum[hid] = self.sub_sum.get(hid, 0.0) + m
+                if self.best_max is None or m > self.best_max[0]:
+                    self.best_max = (m, node.id)
+                if self.best_min is None or m < self.best_min[0]:
+                    self.best_min = (m, node.id)
+        for node in reversed(list(nodes.values())):
+            if isinstance(node, HypothesisNode) and node.parent is not None:
+                n = self.sub_n.get(node.id, 0)
+                if n:
+                    p = node.parent
+                    self.sub_n[p] = self.sub_n.get(p, 0) + n
+                    self.sub_sum[p] = self.sub_sum.get(p, 0.0) + self.sub_sum[node.id]
 
     def update(self, old: HypothesisNode, new: HypothesisNode) -> None:
         if old.state != new.state:

@@ -50,7 +50,11 @@ class PolicyParams:
 
 
 class _Scorer:
-    """Normalised rewards in [0, 1] from the tree's running metric statistics."""
+    """Normalised rewards in [0, 1] from the tree's running metric statistics.
+
+    Fresh frontier hypotheses score by their parent's subtree, so scores are cached per parent:
+    a selection costs one dict lookup per frontier entry.
+    """
 
     def __init__(self, tree: HypothesisTree, lower_is_better: bool) -> None:
         idx = tree.index
@@ -59,6 +63,7 @@ class _Scorer:
         self.hi = idx.best_max[0] if idx.best_max else 1.0
         self.flip = lower_is_better
         self.tree = tree
+        self._mean: dict[str | None, float | None] = {None: None}
 
     def reward(self, metric: float) -> float:
         span = self.hi - self.lo
@@ -67,28 +72,25 @@ class _Scorer:
 
     def mean(self, hid: str | None) -> float | None:
         """Mean normalised reward of a hypothesis' subtree, None if nothing measured there."""
-        if hid is None:
-            return None
+        if hid in self._mean:
+            return self._mean[hid]
+        assert hid is not None
         n = self.idx.sub_n.get(hid, 0)
-        return self.reward(self.idx.sub_sum[hid] / n) if n else None
+        value = self.reward(self.idx.sub_sum[hid] / n) if n else None
+        self._mean[hid] = value
+        return value
+
+    def lineage(self, hid: str) -> str | None:
+        """The hypothesis itself when measured, else its parent."""
+        if self.idx.sub_n.get(hid, 0):
+            return hid
+        node = self.tree.node(hid)
+        return node.parent if isinstance(node, HypothesisNode) else None
 
     def prior(self, hid: str) -> float:
         """Own subtree mean, else the parent's, else a neutral 0.5."""
-        own = self.mean(hid)
-        if own is not None:
-            return own
-        node = self.tree.node(hid)
-        parent = self.mean(node.parent) if isinstance(node, HypothesisNode) else None
-        return 0.5 if parent is None else parent
-
-    def visits(self, hid: str) -> int:
-        """Measurements in the hypothesis' subtree, else in its parent's (its lineage)."""
-        n = self.idx.sub_n.get(hid, 0)
-        if n:
-            return n
-        node = self.tree.node(hid)
-        parent = node.parent if isinstance(node, HypothesisNode) else None
-        return 0 if parent is None else self.idx.sub_n.get(parent, 0)
+        value = self.mean(self.lineage(hid))
+        return 0.5 if value is None else value
 
 
 def _best_hypothesis(tree: HypothesisTree, lower_is_better: bool) -> str | None:
@@ -133,9 +135,16 @@ def ucb(
 ) -> Choice:
     s = _Scorer(tree, p.lower_is_better)
     log_n = math.log(tree.index.metric_count + 1)
+    cache: dict[str | None, float] = {}
 
     def bound(hid: str) -> float:
-        return s.prior(hid) + p.ucb_c * math.sqrt(log_n / (s.visits(hid) + 1))
+        line = s.lineage(hid)  # the bound depends only on the lineage: compute it once each
+        if line not in cache:
+            n = 0 if line is None else tree.index.sub_n.get(line, 0)
+            mean = s.mean(line)
+            prior = 0.5 if mean is None else mean
+            cache[line] = prior + p.ucb_c * math.sqrt(log_n / (n + 1))
+        return cache[line]
 
     frontier = tree.frontier(now)
     if frontier:

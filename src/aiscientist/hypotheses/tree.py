@@ -32,6 +32,7 @@ from aiscientist.hypotheses.events import (
     ClaimEvent,
     Critique,
     CritiqueEvent,
+    EdgeKind,
     EdgeRecord,
     EvidenceEvent,
     EvidenceNode,
@@ -80,7 +81,8 @@ class HypothesisTree:
     ) -> None:
         self.on_applied: list[Callable[[TreeEvent], None]] = []
         """Called after each committed event (snapshots, change notifications)."""
-        self.graph: nx.DiGraph = nx.DiGraph()
+        self._graph: nx.DiGraph | None = None
+        self._edges: dict[tuple[str, str], EdgeKind] = {}
         self.version = 0
         self.champion: Champion | None = None
         self.index = TreeIndex()
@@ -90,6 +92,20 @@ class HypothesisTree:
         self._clock = clock
 
     # ---- reads ----
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The tree as a networkx DiGraph (node attr ``kind``, edge attr ``kind``).
+
+        Built on first use and kept in step with every later mutation, so rebuilding a large
+        tree does not pay for networkx until someone asks for the graph.
+        """
+        if self._graph is None:
+            g = nx.DiGraph()
+            g.add_nodes_from((i, {"kind": n.__struct_config__.tag}) for i, n in self._nodes.items())
+            g.add_edges_from((s, t, {"kind": k}) for (s, t), k in self._edges.items())
+            self._graph = g
+        return self._graph
 
     def __contains__(self, node_id: object) -> bool:
         return node_id in self._nodes
@@ -156,7 +172,7 @@ class HypothesisTree:
         return out
 
     def edges(self) -> list[EdgeRecord]:
-        return [EdgeRecord(s, t, k) for s, t, k in self.graph.edges(data="kind")]
+        return [EdgeRecord(s, t, k) for (s, t), k in self._edges.items()]
 
     # ---- mutations ----
     # ``op_id``: a caller-chosen id of the request; a retry with the same id (e.g. after the
@@ -408,7 +424,7 @@ class HypothesisTree:
             )
             self._add(node)
             if ev.parent is not None:
-                self.graph.add_edge(ev.parent, ev.id, kind="child")
+                self._edge(ev.parent, ev.id, "child")
         elif isinstance(ev, CritiqueEvent):
             node = self.hypothesis(ev.id)
             c = Critique(by=ev.by, accept=ev.accept, note=ev.note, at=ev.at)
@@ -433,12 +449,12 @@ class HypothesisTree:
         elif isinstance(ev, EvidenceEvent):
             self._add(ev.evidence)
             e = ev.evidence
-            self.graph.add_edge(e.id, e.hypothesis_id, kind=e.relation)
+            self._edge(e.id, e.hypothesis_id, e.relation)
         elif isinstance(ev, LessonEvent):
             self._add(ev.lesson)
             for eid in ev.lesson.evidence_ids:
                 if eid in self._nodes:
-                    self.graph.add_edge(ev.lesson.id, eid, kind="derived_from")
+                    self._edge(ev.lesson.id, eid, "derived_from")
         elif isinstance(ev, ChampionEvent):
             self.champion = ev.champion
         if ev.op:
@@ -447,10 +463,16 @@ class HypothesisTree:
                 del self._ops[next(iter(self._ops))]
         self.version = ev.seq
 
-    def _add(self, node: TreeNode) -> None:
+    def _add(self, node: TreeNode, stats: bool = True) -> None:
         self._nodes[node.id] = node
-        self.graph.add_node(node.id, kind=node.__struct_config__.tag)
-        self.index.add(node, self._nodes)
+        if self._graph is not None:
+            self._graph.add_node(node.id, kind=node.__struct_config__.tag)
+        self.index.add(node, self._nodes, stats=stats)
+
+    def _edge(self, source: str, target: str, kind: EdgeKind) -> None:
+        self._edges[(source, target)] = kind
+        if self._graph is not None:
+            self._graph.add_edge(source, target, kind=kind)
 
     def _set(self, node: HypothesisNode, **changes: object) -> None:
         new = msgspec.structs.replace(node, **changes)
@@ -479,8 +501,9 @@ class HypothesisTree:
     ) -> HypothesisTree:
         tree = cls(sink=sink, clock=clock)
         for node in snap.nodes:
-            tree._add(node)
-        tree.graph.add_edges_from((e.source, e.target, {"kind": e.kind}) for e in snap.edges)
+            tree._add(node, stats=False)
+        tree.index.rebuild_stats(tree._nodes)
+        tree._edges = {(e.source, e.target): e.kind for e in snap.edges}
         tree.version = snap.version
         tree.champion = snap.champion
         tree._ops = {ev.op: ev for ev in snap.recent_ops}
@@ -492,6 +515,6 @@ class HypothesisTree:
             self.version == other.version
             and self._nodes == other._nodes
             and list(self._nodes) == list(other._nodes)
-            and set(self.edges()) == set(other.edges())
+            and self._edges == other._edges
             and self.champion == other.champion
         )

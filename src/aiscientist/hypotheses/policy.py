@@ -111,7 +111,16 @@ def greedy(
     frontier = tree.frontier(now)
     if frontier:
         s = _Scorer(tree, p.lower_is_better)
-        pick = max(frontier, key=s.prior)  # max keeps the first (oldest) of equal scores
+        cache: dict[str | None, float] = {}
+
+        def score(hid: str) -> float:
+            line = s.lineage(hid)
+            if line not in cache:
+                mean = s.mean(line)
+                cache[line] = 0.5 if mean is None else mean
+            return cache[line]
+
+        pick = max(frontier, key=score)  # max keeps the first (oldest) of equal scores
         return Choice("run", pick, "frontier hypothesis with the best-scoring lineage")
     return _improve_or_draft(tree, p, "frontier empty")
 

@@ -18,6 +18,7 @@
      ├── ToolError                  a tool call the model can fix; sent back to it
      ├── SandboxError               the sandbox could not run a command at all
      ├── GradingError               a submission cannot be graded (invalid, missing)
+     ├── ClusterError               Ray lost an actor the run needs beyond its retries
      ├── TreeError                  the hypothesis tree refused a mutation
      │    ├── IllegalTransitionError a hypothesis state change not in the state machine
      │    └── ClaimConflictError    a live lease is held by someone else, or was lost
@@ -113,3 +114,7 @@ class RunStopped(AIScientistError):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+
+
+class ClusterError(AIScientistError):
+    """Ray lost an actor the run needs (beyond its retries); resume the run to continue."""

@@ -4,12 +4,27 @@
 and is the run's single writer of the journal, the map and ``run.json`` while it runs. Every
 actor is named ``aiscientist/<run_id>/<role>`` and restartable; on restart it re-enters from
 the workspace.
+
+Exactly-once delegations across crashes and resumes:
+
+- A specialist stores each ``Result`` it returns in ``agent/state/results/<delegation_id>.json``
+  before returning it; a delegation dispatched again (after the caller died) gets the stored
+  result instead of a second session. A session killed midway has no stored result and is
+  run again from its start (scripted models seek back to the session's first reply).
+- The orchestrator re-dispatches pending delegations (journaled, no result) first, then drives
+  its agent again. Its delegations are matched, in order, against those journaled since its
+  session began: a match that finished ``ok`` returns the journaled result (no new journal
+  entry, usage not counted twice); the first mismatch ends the replay. So a resumed run never
+  redoes completed work and every result in the journal has exactly one delegation.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import ray
@@ -22,6 +37,7 @@ from aiscientist.config import RunConfig
 from aiscientist.messages import (
     Budget,
     Delegation,
+    DelegationEvent,
     ExperimentResult,
     Result,
     Spend,
@@ -29,27 +45,34 @@ from aiscientist.messages import (
     Usage,
     check_size,
 )
+from aiscientist.models.base import ChatMessage, Completion, ToolSpec
 from aiscientist.models.registry import make_model
-from aiscientist.runtime.cluster import fetch
-from aiscientist.runtime.experiments import RayExperimentService
+from aiscientist.runtime.cluster import actor_name, fetch
+from aiscientist.runtime.experiments import PoolClient
 from aiscientist.tasks import Task, load_task
-from aiscientist.workspace.atomic import atomic_write_text
+from aiscientist.workspace.atomic import atomic_write_bytes, atomic_write_text
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 
 ACTOR_RESTARTS = 3
+_UNAVAILABLE = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
 
 
 def _cursor_file(run_dir: Path, role: str) -> Path:
     return run_dir / "agent" / "state" / f"{role}.cursor.json"
 
 
+def _read_cursor(run_dir: Path, role: str) -> dict[str, int]:
+    p = _cursor_file(run_dir, role)
+    return {k: int(v) for k, v in json.loads(p.read_text()).items()} if p.exists() else {}
+
+
 def _seek_model(model: object, run_dir: Path, role: str) -> None:
     """Scripted models continue where the last session of this role started (resume)."""
-    p = _cursor_file(run_dir, role)
-    if hasattr(model, "seek") and p.exists():
-        model.seek(int(json.loads(p.read_text())["session_start"]))
+    cursor = _read_cursor(run_dir, role)
+    if hasattr(model, "seek") and "session_start" in cursor:
+        model.seek(cursor["session_start"])
 
 
 def _save_cursor(model: object, run_dir: Path, role: str) -> None:
@@ -59,23 +82,48 @@ def _save_cursor(model: object, run_dir: Path, role: str) -> None:
         )
 
 
+def record_placement(run_dir: Path, role: str) -> None:
+    """Leave ``agent/state/actors/<role>-<ns>.json`` (node, pid) for every (re)start of an
+    actor, so where actors lived and how often they restarted is on disk."""
+    node = ray.get_runtime_context().get_node_id()
+    atomic_write_text(
+        run_dir / "agent" / "state" / "actors" / f"{role}-{time.time_ns()}.json",
+        json.dumps({"role": role, "node_id": node, "pid": os.getpid(), "at": time.time()}),
+    )
+
+
+def placements(run_dir: Path) -> list[dict[str, object]]:
+    """Every actor start recorded in ``run_dir``, oldest first."""
+    d = run_dir / "agent" / "state" / "actors"
+    recs = [json.loads(p.read_text()) for p in d.glob("*.json")] if d.is_dir() else []
+    return sorted(recs, key=lambda r: float(r["at"]))
+
+
+def _result_file(run_dir: Path, delegation_id: str) -> Path:
+    return run_dir / "agent" / "state" / "results" / f"{delegation_id}.json"
+
+
 class _SpecialistActor:
     def __init__(self, role: str, run_dir: str, config: RunConfig) -> None:
         self.run_dir = Path(run_dir)
         self.role = role
+        record_placement(self.run_dir, role)
         self.model = make_model(config.models.for_role(role), role)
         _seek_model(self.model, self.run_dir, role)
         experiments = None
         if role == "experimentation":
-            experiments = RayExperimentService(
-                self.run_dir, config.sandbox, config.limits.max_concurrent_experiments
-            )
+            run_id = read_manifest(self.run_dir).run_id
+            experiments = PoolClient(actor_name(run_id, "executor"))
         self.inner = Specialist(role, self.run_dir, config, self.model, experiments)
 
     def handle(self, delegation: Delegation) -> Result:
+        stored = _result_file(self.run_dir, delegation.id)
+        if stored.exists():  # dispatched again after its caller died: same answer, no rerun
+            return msgspec.json.decode(stored.read_bytes(), type=Result)
         _save_cursor(self.model, self.run_dir, self.role)
         result = self.inner.handle(delegation)
         _save_cursor(self.model, self.run_dir, self.role)
+        atomic_write_bytes(stored, msgspec.json.encode(result))
         return result
 
     def ping(self) -> str:
@@ -83,37 +131,43 @@ class _SpecialistActor:
 
 
 class ExperimentBoard:
-    """Incremental view of finished experiments (reads each result.json once)."""
+    """Finished experiments, kept current incrementally: one scan of ``result.json`` files
+    when the orchestrator (re)starts, then only what the pool reports as newly finished."""
 
     def __init__(self, run_dir: Path, lower_is_better: bool) -> None:
         self.dir = run_dir / EXPERIMENTS_DIR
         self.lower = lower_is_better
         self.results: dict[str, ExperimentResult] = {}
-
-    def scan(self) -> None:
-        if not self.dir.exists():
-            return
-        for d in self.dir.iterdir():
-            if d.name in self.results:
-                continue
-            p = d / "result.json"
-            if p.exists():
+        self._best: tuple[str, float] | None = None
+        self._epoch = ""
+        self._index = 0
+        if self.dir.exists():
+            for p in self.dir.glob("*/result.json"):
                 try:
-                    self.results[d.name] = msgspec.json.decode(
-                        p.read_bytes(), type=ExperimentResult
-                    )
+                    self.add(msgspec.json.decode(p.read_bytes(), type=ExperimentResult))
                 except msgspec.DecodeError:
                     continue
 
+    def add(self, r: ExperimentResult) -> None:
+        self.results[r.exp_id] = r
+        if r.status != "ok" or "val_score" not in r.metrics:
+            return
+        score = r.metrics["val_score"]
+        if self._best is None or (score < self._best[1] if self.lower else score > self._best[1]):
+            self._best = (r.exp_id, score)
+
+    def poll(self, pool: Any) -> None:
+        """Take the results the pool finished since the last poll (one small actor call)."""
+        try:
+            epoch, index, new = fetch(pool.finished_since.remote(self._epoch, self._index), 10)
+        except (*_UNAVAILABLE, ray.exceptions.GetTimeoutError):
+            return
+        self._epoch, self._index = epoch, index
+        for r in new:
+            self.add(r)
+
     def best(self) -> tuple[str, float] | None:
-        scored = [
-            (r.exp_id, r.metrics["val_score"])
-            for r in self.results.values()
-            if r.status == "ok" and "val_score" in r.metrics
-        ]
-        if not scored:
-            return None
-        return (min if self.lower else max)(scored, key=lambda x: x[1])
+        return self._best
 
 
 def submission_validator(task: Task):  # type: ignore[no-untyped-def]
@@ -128,14 +182,42 @@ def submission_validator(task: Task):  # type: ignore[no-untyped-def]
     return validate
 
 
+class ReplayCountingModel:
+    """Wraps a model with a cursor (scripted, replay): persists the cursor after every call
+    and reports zero usage for replies served before (a resumed session replaying them)."""
+
+    def __init__(self, inner: Any, run_dir: Path, role: str, cursor: dict[str, int]) -> None:
+        self.inner = inner
+        self.name = str(getattr(inner, "name", "model"))
+        self.run_dir = run_dir
+        self.role = role
+        self.cursor = cursor
+
+    @property
+    def context_window(self) -> int:
+        return int(self.inner.context_window)
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        tools: list[ToolSpec] | None = None,
+        tool_choice: str | None = None,
+        json_schema: dict[str, object] | None = None,
+    ) -> Completion:
+        replayed = self.inner.position < self.cursor.get("high_water", 0)
+        reply: Completion = self.inner.complete(messages, tools, tool_choice, json_schema)
+        self.cursor["high_water"] = max(self.cursor.get("high_water", 0), self.inner.position)
+        atomic_write_text(_cursor_file(self.run_dir, self.role), json.dumps(self.cursor))
+        return msgspec.structs.replace(reply, usage=Usage()) if replayed else reply
+
+
 class _OrchestratorActor:
-    def __init__(
-        self, run_id: str, run_dir: str, config: RunConfig, specialists: dict[str, object]
-    ) -> None:
+    def __init__(self, run_id: str, run_dir: str, config: RunConfig) -> None:
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.config = config
-        self.specialists = specialists
+        record_placement(self.run_dir, "orchestrator")
+        self.specialists: dict[str, Any] = {}
         self.journal = Journal(self.run_dir)
         self.map = WorkspaceMap(self.run_dir)
         manifest = read_manifest(self.run_dir)
@@ -152,8 +234,30 @@ class _OrchestratorActor:
             spent=Usage(prompt_tokens=spent.tokens, cost_usd=spent.usd, calls=spent.model_calls),
         )
         self.wall_before = spent.wall_seconds
-        self.model = make_model(config.models.for_role("orchestrator"), "orchestrator")
-        _seek_model(self.model, self.run_dir, "orchestrator")
+        model = make_model(config.models.for_role("orchestrator"), "orchestrator")
+        cursor = _read_cursor(self.run_dir, "orchestrator")
+        if "delegations_before" not in cursor:  # first session of this run
+            cursor = {
+                "session_start": int(getattr(model, "position", 0)),
+                "delegations_before": len(self._delegations()),
+            }
+            atomic_write_text(_cursor_file(self.run_dir, "orchestrator"), json.dumps(cursor))
+        self.cursor = cursor
+        if hasattr(model, "seek"):
+            model.seek(cursor["session_start"])
+            self.model: Any = ReplayCountingModel(model, self.run_dir, "orchestrator", cursor)
+        else:
+            self.model = model
+        self._history: list[Delegation] = []
+        self._results: dict[str, Result] = {}
+
+    def _delegations(self) -> list[Delegation]:
+        return [e.delegation for e in self.journal.events() if isinstance(e, DelegationEvent)]
+
+    def _specialist(self, role: str, fresh: bool = False) -> Any:
+        if fresh or role not in self.specialists:
+            self.specialists[role] = ray.get_actor(actor_name(self.run_id, role))
+        return self.specialists[role]
 
     def _persist(self, stage: str | None = None) -> None:
         m = read_manifest(self.run_dir)
@@ -175,22 +279,39 @@ class _OrchestratorActor:
         )
 
     def _call(self, d: Delegation) -> Result:
-        actor = self.specialists[d.role]
         last: Exception | None = None
-        for _attempt in range(2):  # one retry after an actor restart
+        for attempt in range(ACTOR_RESTARTS + 1):  # retry while a restarted actor comes back
             try:
-                result: Result = fetch(actor.handle.remote(d))  # type: ignore[attr-defined]
+                actor = self._specialist(d.role, fresh=attempt > 0)
+                result: Result = fetch(actor.handle.remote(d))
                 return result
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            except (*_UNAVAILABLE, ValueError) as exc:
                 last = exc
         return Result(
             delegation_id=d.id,
             role=d.role,
             status="failed",
-            summary=Summary(f"specialist {d.role!r} died twice: {last}"[:1000]),
+            summary=Summary(f"specialist {d.role!r} unreachable: {last}"[:1000]),
         )
 
+    def _replayed(self, d: Delegation) -> Result | None:
+        """The journaled result of the delegation ``d`` repeats, if it finished ok."""
+        if not self._history:
+            return None
+        old = self._history[0]
+        if (old.role, old.instruction, old.mode) != (d.role, d.instruction, d.mode):
+            self._history = []  # diverged: everything from here on is new
+            return None
+        self._history.pop(0)
+        r = self._results.get(old.id)
+        if r is None or r.status != "ok":
+            return None  # it did not complete: this session issues it again
+        return msgspec.structs.replace(r, usage=Usage())
+
     def dispatch(self, d: Delegation) -> Result:
+        replay = self._replayed(d)
+        if replay is not None:
+            return replay
         check_size(d)
         self.journal.delegation(d)
         self._persist(stage=d.role)
@@ -199,24 +320,32 @@ class _OrchestratorActor:
         self.journal.result(result)
         for p in result.delta:
             self.map.update(p.path)
-        self.board.scan()
+        self._poll_board()
         self.map.save()
         return result
 
+    def _poll_board(self) -> None:
+        try:
+            pool = ray.get_actor(actor_name(self.run_id, "executor"))
+        except ValueError:
+            return
+        self.board.poll(pool)
+
     def status_extra(self) -> str:
-        self.board.scan()
         best = self.board.best()
         best_s = f"best val_score {best[1]:.6g} ({best[0]})" if best else "no scored experiment yet"
         return f"Experiments finished: {len(self.board.results)}; {best_s}."
 
     def run(self) -> dict[str, object]:
-        """Resume pending delegations, then drive the orchestrator."""
+        """Re-dispatch pending delegations, then drive the orchestrator (replaying what the
+        journal already holds)."""
         self.map.refresh()
         self.map.save(force=True)
         for d in self.journal.pending():
             self.journal.decision("redispatch", f"{d.id} ({d.role}) had no result")
-            result = self._call(d)
-            self.journal.result(result)
+            self.journal.result(self._call(d))
+        self._history = self._delegations()[self.cursor["delegations_before"] :]
+        self._results = self.journal.results()
         orch = Orchestrator(
             self.run_dir,
             self.config,
@@ -226,10 +355,8 @@ class _OrchestratorActor:
             submission_validator(self.task),
             self.status_extra,
         )
-        _save_cursor(self.model, self.run_dir, "orchestrator")
         outcome = orch.run()
-        _save_cursor(self.model, self.run_dir, "orchestrator")
-        self.board.scan()
+        self._poll_board()
         self.map.refresh()
         self.map.save()
         self._persist()

@@ -24,17 +24,26 @@ def actor_env() -> dict[str, str]:
     return env
 
 
+def ray_address(config: RunConfig) -> str | None:
+    """The cluster to join: the config's address, else ``RAY_ADDRESS`` (set inside a Ray
+    job), else None (start an embedded Ray)."""
+    return config.ray.address or os.environ.get("RAY_ADDRESS") or None
+
+
 def ensure_ray(config: RunConfig, **kwargs: Any) -> None:
-    """Connect to Ray once per process (no-op if already connected)."""
+    """Connect to Ray once per process (no-op if already connected): join the cluster named
+    by the config or ``RAY_ADDRESS``, or start an embedded one."""
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    address = ray_address(config)
+    if address is None:
+        kwargs.setdefault("include_dashboard", False)
     ray.init(
-        address=config.ray.address,
+        address=address,
         namespace=config.ray.namespace,
         ignore_reinit_error=True,
-        include_dashboard=False,
         log_to_driver=kwargs.pop("log_to_driver", True),
         runtime_env={"env_vars": actor_env()},
         **kwargs,

@@ -18,10 +18,11 @@ import msgspec
 import ray
 
 from aiscientist.config import RunConfig
-from aiscientist.errors import AIScientistError
+from aiscientist.errors import AIScientistError, ClusterError
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
 from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
+from aiscientist.runtime.experiments import ExperimentPool
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import copy_public, make_run_dir, read_manifest, write_manifest
@@ -61,7 +62,7 @@ def create_run(task_ref: str | Path, config: RunConfig, root: Path | None = None
     return run_dir
 
 
-def _start_local_model(config: RunConfig) -> object | None:
+def start_local_model(config: RunConfig) -> object | None:
     """Start the embedded model server once for all actors, if any role uses ``local``."""
     roles = ("orchestrator", *SPECIALIST_ROLES, "judge")
     if "AISCIENTIST_LOCAL_BASE_URL" in os.environ:
@@ -85,6 +86,63 @@ def _grade(run_dir: Path, task: Task) -> tuple[float | None, dict[str, object]]:
     return g.score, msgspec.to_builtins(g)
 
 
+def start_actors(run_id: str, run_dir: Path, config: RunConfig) -> tuple[Any, list[Any]]:
+    """The run's experiment pool, specialists and orchestrator; returns ``(orchestrator,
+    actors to kill at the end)``. Existing ones are re-attached (``get_if_exists``): a pool
+    left by a driver that died keeps its running experiments."""
+    pool = ExperimentPool.options(
+        name=actor_name(run_id, "executor"),
+        get_if_exists=True,
+        lifetime="detached",  # outlives a dead driver, so resume re-attaches to experiments
+        max_restarts=ACTOR_RESTARTS,
+        max_concurrency=32,
+        num_cpus=0,
+    ).remote(
+        str(run_dir),
+        config.sandbox,
+        config.limits.max_concurrent_experiments,
+        requeue_orphans=True,
+    )
+    actors: list[Any] = [pool]
+    for role in SPECIALIST_ROLES:
+        actors.append(
+            SpecialistActor.options(
+                name=actor_name(run_id, role),
+                get_if_exists=True,
+                max_restarts=ACTOR_RESTARTS,
+                num_cpus=0,
+                scheduling_strategy="SPREAD",
+            ).remote(role, str(run_dir), config)
+        )
+    orch = OrchestratorActor.options(
+        name=actor_name(run_id, "orchestrator"),
+        get_if_exists=True,
+        max_restarts=ACTOR_RESTARTS,
+        num_cpus=0,
+    ).remote(run_id, str(run_dir), config)
+    return orch, [*actors, orch]
+
+
+def drive(orch: Any, say: Progress) -> dict[str, object]:
+    """``orch.run()``, called again when the orchestrator died and Ray restarted it (it
+    re-enters from the workspace)."""
+    for attempt in range(ACTOR_RESTARTS + 1):
+        try:
+            outcome: dict[str, object] = fetch(orch.run.remote())
+            return outcome
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            if "creation task" in str(exc):  # its constructor raised: restarting cannot help
+                raise ClusterError(f"the orchestrator could not start: {exc}") from exc
+            if attempt == ACTOR_RESTARTS:
+                raise ClusterError(
+                    f"orchestrator lost {attempt + 1} times: {exc}; `aiscientist resume` "
+                    "continues the run"
+                ) from exc
+            say(f"orchestrator lost ({type(exc).__name__}); re-entering from the workspace")
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
 def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = None) -> RunManifest:
     """Drive a created (or interrupted) run to an end state; returns the final manifest."""
     say = progress or (lambda _msg: None)
@@ -98,28 +156,12 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
     server = None
     actors: list[Any] = []
     try:
-        server = _start_local_model(config)
+        server = start_local_model(config)
         ensure_ray(config)
         say(f"ray up; starting actors for run {manifest.run_id}")
-        specialists: dict[str, Any] = {}
-        for role in SPECIALIST_ROLES:
-            handle = SpecialistActor.options(
-                name=actor_name(manifest.run_id, role),
-                get_if_exists=True,
-                max_restarts=ACTOR_RESTARTS,
-                num_cpus=0,
-            ).remote(role, str(run_dir), config)
-            specialists[role] = handle
-            actors.append(handle)
-        orch: Any = OrchestratorActor.options(
-            name=actor_name(manifest.run_id, "orchestrator"),
-            get_if_exists=True,
-            max_restarts=ACTOR_RESTARTS,
-            num_cpus=0,
-        ).remote(manifest.run_id, str(run_dir), config, specialists)
-        actors.append(orch)
+        orch, actors = start_actors(manifest.run_id, run_dir, config)
         say("orchestrator running")
-        outcome: dict[str, object] = fetch(orch.run.remote())
+        outcome = drive(orch, say)
         status = "budget_exhausted" if outcome["status"] == "budget_exhausted" else "finished"
         journal.stage("grading", status, str(outcome["summary"])[:500])
         task = load_task(manifest.task.source)
@@ -148,7 +190,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
     finally:
         for a in actors:
             try:
-                ray.kill(a)
+                ray.kill(a, no_restart=True)
             except (ValueError, ray.exceptions.RayError):
                 pass
         if server is not None:

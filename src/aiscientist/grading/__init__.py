@@ -5,13 +5,29 @@ leaf, weighted mean up the tree) for ``replicate`` tasks.
 Owns scoring only; it reads a task and a run's ``submission/`` and writes nothing but
 ``grade.json`` (via ``grading.command``). It must not import ray: parallel judging takes a
 plain ``map_fn`` that ``aiscientist.runtime.judging`` provides.
+
+Exports load lazily, so a Ray worker that only judges rubric leaves never imports pandas.
 """
 
-from aiscientist.grading.competition import CompetitionGrade, grade_competition
-from aiscientist.grading.medals import medal_for
-from aiscientist.grading.metrics import get_metric, metric_names
-from aiscientist.grading.validity import check_submission
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiscientist.grading.competition import CompetitionGrade, grade_competition
+    from aiscientist.grading.medals import medal_for
+    from aiscientist.grading.metrics import get_metric, metric_names
+    from aiscientist.grading.validity import check_submission
+
+_EXPORTS = {
+    "CompetitionGrade": "aiscientist.grading.competition",
+    "grade_competition": "aiscientist.grading.competition",
+    "medal_for": "aiscientist.grading.medals",
+    "get_metric": "aiscientist.grading.metrics",
+    "metric_names": "aiscientist.grading.metrics",
+    "check_submission": "aiscientist.grading.validity",
+}
 __all__ = [
     "CompetitionGrade",
     "check_submission",
@@ -20,3 +36,9 @@ __all__ = [
     "medal_for",
     "metric_names",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'aiscientist.grading' has no attribute {name!r}")

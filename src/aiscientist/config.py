@@ -71,6 +71,9 @@ class LimitsConfig(_Strict):
     """Default wall-clock limit of one experiment."""
     max_concurrent_experiments: int = Field(default=4, ge=1)
     """Experiments in flight at once for one run."""
+    orchestrator_context_tokens: int = Field(default=4000, ge=1000)
+    """Prompt budget of the orchestrator: older turns are compacted into a digest, so its
+    prompt stays flat however long the run (it reads the map and summaries, not raw logs)."""
 
 
 class ResourcesConfig(_Strict):

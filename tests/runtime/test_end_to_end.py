@@ -101,8 +101,32 @@ def test_every_delegation_has_exactly_one_result(finished_run: Path) -> None:
         assert order.index(d) < len(order) - 1 - order[::-1].index(d)
 
 
+def test_sandboxed_code_cannot_see_the_hidden_answers(finished_run: Path) -> None:
+    check = (finished_run / "submission" / "leak_check.txt").read_text()
+    assert check.startswith("hidden"), check
+
+
 def test_cross_region_write_by_a_model_was_refused(finished_run: Path) -> None:
     assert not (finished_run / "submission" / "hack.py").exists()
+    transcripts = list((finished_run / "journal/transcripts/comprehension").glob("*.jsonl"))
+    assert len(transcripts) == 1
+    tool_replies = [
+        json.loads(line)["content"]
+        for line in transcripts[0].read_text().splitlines()
+        if json.loads(line)["role"] == "tool"
+    ]
+    assert any("may not write 'submission/hack.py'" in t for t in tool_replies)
+
+
+def test_implementation_shell_ran_in_the_sandbox(finished_run: Path) -> None:
+    lines = [
+        json.loads(line)
+        for p in (finished_run / "journal/transcripts/implementation").glob("*.jsonl")
+        for line in p.read_text().splitlines()
+    ]
+    shell_out = [m["content"] for m in lines if m["role"] == "tool" and m["name"] == "shell"]
+    assert len(shell_out) == 3
+    assert shell_out[0].startswith("[ok, exit 0") and "deps ok" in shell_out[0]
 
 
 @pytest.mark.parametrize(

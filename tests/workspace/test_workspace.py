@@ -172,3 +172,10 @@ def test_session_logs_get_one_section_per_session(run_dir: Path) -> None:
     view.begin_section("agent/impl_log.md", "session two")
     text = (run_dir / "agent" / "impl_log.md").read_text()
     assert text.count("\n## session") == 2 and text.index("did a thing") < text.index("two")
+
+
+def test_a_region_directory_itself_belongs_to_its_region(run_dir: Path) -> None:
+    view = WorkspaceView(run_dir, "implementation")
+    assert view.writable_path("submission") == (run_dir / "submission").resolve()
+    with pytest.raises(RegionPermissionError):
+        WorkspaceView(run_dir, "comprehension").writable_path("submission")

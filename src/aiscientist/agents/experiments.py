@@ -75,6 +75,16 @@ def write_spec(run_dir: Path, spec: ExperimentSpec) -> Path:
     return d
 
 
+def hidden_paths(run_dir: Path) -> tuple[Path, ...]:
+    """What untrusted code must never see: the task's source directory (its ``private/``
+    answers, leaderboard and config) and every bundled task's. Agents get the public copy in
+    ``task/``."""
+    from aiscientist.tasks import BUNDLED_DIR
+    from aiscientist.workspace.rundir import read_manifest
+
+    return (Path(read_manifest(run_dir).task.source), BUNDLED_DIR)
+
+
 def _read_metrics(path: Path) -> dict[str, float]:
     if not path.exists():
         return {}
@@ -118,11 +128,12 @@ def execute_experiment(
     res = sandbox.run(
         spec.command,
         workdir=work,
-        mounts=[Mount(source=root / "task", target=root / "task", read_only=True)],
+        mounts=[Mount(source=root, target=root, read_only=True)],
         env=env,
         limits=Limits(
             memory_bytes=int(spec.resources.memory_gb * 1024**3),
             gpus=gpus,
+            hide=hidden_paths(root),
         ),
         timeout=spec.timeout_s,
         log_path=d / "run.log",

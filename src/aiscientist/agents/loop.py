@@ -58,6 +58,10 @@ class Agent:
     on_usage: UsageSink | None = None
     status_line: Callable[[], str] | None = None
     keep_recent: int = 12
+    on_message: Callable[[ChatMessage], None] | None = None
+    """Called with every message added to the conversation (the session transcript)."""
+    context_tokens: int | None = None
+    """Prompt budget in tokens (None = 60% of the model's window); compaction halves it."""
     messages: list[ChatMessage] = field(default_factory=list)
     steps: int = 0
     usage: Usage = Usage()
@@ -66,7 +70,14 @@ class Agent:
         system = self.system
         if self.protocol == "json":
             system += "\n\n" + self._json_instructions()
-        self.messages = [ChatMessage("system", system), ChatMessage("user", self.task)]
+        self.messages = []
+        self._add(ChatMessage("system", system))
+        self._add(ChatMessage("user", self.task))
+
+    def _add(self, message: ChatMessage) -> None:
+        self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
 
     def run(self) -> Outcome:
         """Step until finished, out of steps, or out of budget."""
@@ -98,9 +109,9 @@ class Agent:
         self.guard.record(reply.usage)
         if self.on_usage is not None:
             self.on_usage(reply, time.monotonic() - started)
-        self.messages.append(ChatMessage("assistant", reply.content, tool_calls=tuple(calls)))
+        self._add(ChatMessage("assistant", reply.content, tool_calls=tuple(calls)))
         if not calls:
-            self.messages.append(
+            self._add(
                 ChatMessage(
                     "user",
                     "No tool was called. Call one of the tools "
@@ -113,9 +124,7 @@ class Agent:
                 out = self.tools.call("finish", call.arguments)  # raises Finished when valid
             else:
                 out = self.tools.call(call.name, call.arguments)
-            self.messages.append(
-                ChatMessage("tool", out, tool_call_id=call.id or f"call_{i}", name=call.name)
-            )
+            self._add(ChatMessage("tool", out, tool_call_id=call.id or f"call_{i}", name=call.name))
 
     # ---- protocols ----
     def _json_instructions(self) -> str:
@@ -154,10 +163,12 @@ class Agent:
         as fit in half the budget (long tool outputs in them are truncated to fit).
         """
         limit = int(self.model.context_window * 0.6)
+        if self.context_tokens is not None:
+            limit = min(limit, self.context_tokens)
         if estimate_tokens(self.messages) <= limit:
             return
         head, body = self.messages[:2], self.messages[2:]
-        keep_budget = limit // 2
+        keep_budget = limit // 3
         recent: list[ChatMessage] = []
         used = 0
         for m in reversed(body[-self.keep_recent :]):
@@ -189,8 +200,15 @@ class Agent:
                 digest.append(f"  -> {truncate(m.content, 160)}")
             elif m.role == "user" and m.content.startswith("Summary of earlier"):
                 digest.append(truncate(m.content, 1500))
+        kept: list[str] = []
+        chars = 0
+        for line in reversed(digest):  # newest first, within a quarter of the budget
+            chars += len(line) + 1
+            if chars > limit:
+                break
+            kept.insert(0, line)
         summary = ChatMessage(
             "user",
-            "Summary of earlier steps (older turns were compacted):\n" + "\n".join(digest[-40:]),
+            "Summary of earlier steps (older turns were compacted):\n" + "\n".join(kept),
         )
         self.messages = [*head, summary, *recent]

@@ -15,7 +15,7 @@ from typing import Literal
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.loop import Agent, Outcome
 from aiscientist.agents.prompts import render
-from aiscientist.agents.specialists import usage_sink
+from aiscientist.agents.specialists import transcript_sink, usage_sink
 from aiscientist.agents.tools import Args, Finished, Tool, ToolSet
 from aiscientist.agents.workspace_tools import ToolContext, read_tools, write_tools
 from aiscientist.config import RunConfig
@@ -148,6 +148,8 @@ class Orchestrator:
             max_steps=max_steps or self.config.limits.orchestrator_steps,
             protocol=self.config.models.protocol_for("orchestrator"),
             on_usage=usage_sink(self.view, "orchestrator"),  # type: ignore[arg-type]
+            on_message=transcript_sink(self.view, "orchestrator", "session"),  # type: ignore[arg-type]
             status_line=self.status_line,
+            context_tokens=self.config.limits.orchestrator_context_tokens,
         )
         return agent.run()

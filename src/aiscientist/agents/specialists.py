@@ -11,6 +11,8 @@ import json
 import time
 from pathlib import Path
 
+import msgspec
+
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.comprehension import reader_agent, run_readers
 from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
@@ -28,7 +30,7 @@ from aiscientist.agents.workspace_tools import (
 )
 from aiscientist.config import RunConfig
 from aiscientist.messages import Delegation, Result, Summary
-from aiscientist.models.base import Completion, Model
+from aiscientist.models.base import ChatMessage, Completion, Model
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
@@ -56,6 +58,16 @@ def usage_sink(view: WorkspaceView, role: str) -> object:
             "latency_s": round(latency, 4),
         }
         view.append_record(f"journal/usage/{role}.jsonl", json.dumps(record).encode())
+
+    return sink
+
+
+def transcript_sink(view: WorkspaceView, role: str, session: str) -> object:
+    """Append every message of a session to ``journal/transcripts/<role>/<session>.jsonl``."""
+    path = f"journal/transcripts/{role}/{session}.jsonl"
+
+    def sink(message: ChatMessage) -> None:
+        view.append_record(path, msgspec.json.encode(message))
 
     return sink
 
@@ -123,6 +135,7 @@ class Specialist:
         common = {
             "protocol": self.config.models.protocol_for(self.role),
             "on_usage": usage_sink(view, self.role),
+            "on_message": transcript_sink(view, self.role, delegation.id),
         }
         max_steps = delegation.budget.steps or self.config.limits.specialist_steps
         outcome = None

@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from aiscientist.agents.experiments import hidden_paths
 from aiscientist.agents.tools import Args, Finished, NoArgs, Tool
 from aiscientist.config import SandboxConfig
 from aiscientist.errors import ToolError
@@ -158,9 +159,9 @@ def shell_tool(ctx: ToolContext) -> Tool:
         res = make_sandbox(ctx.sandbox).run(
             a.command,
             workdir=home,
-            mounts=[Mount(view.root / "task", view.root / "task", read_only=True)],
+            mounts=[Mount(view.root, view.root, read_only=True)],
             env={"TASK_DIR": str(view.root / "task")},
-            limits=Limits(),
+            limits=Limits(hide=hidden_paths(view.root)),
             timeout=min(a.timeout_s, ctx.shell_timeout),
         )
         for p in home.rglob("*"):

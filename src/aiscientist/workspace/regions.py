@@ -14,6 +14,17 @@ REGIONS: dict[str, frozenset[str]] = {
     "reproduce.log": frozenset({"runtime"}),
     "task/": frozenset({"runtime"}),
     "journal/": frozenset({"runtime"}),
+    "journal/transcripts/": frozenset(
+        {
+            "orchestrator",
+            "comprehension",
+            "prioritization",
+            "implementation",
+            "experimentation",
+            "helper",
+            "peer",
+        }
+    ),
     "journal/usage/": frozenset(
         {
             "runtime",
@@ -58,7 +69,10 @@ def region_of(rel_path: str) -> str:
     """The region prefix that governs ``rel_path`` ('' if none)."""
     best = ""
     for prefix in REGIONS:
-        hit = rel_path.startswith(prefix) if prefix.endswith("/") else rel_path == prefix
+        if prefix.endswith("/"):
+            hit = rel_path.startswith(prefix) or rel_path == prefix[:-1]
+        else:
+            hit = rel_path == prefix
         if hit and len(prefix) > len(best):
             best = prefix
     return best

@@ -12,17 +12,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+import msgspec
+
 from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.experiments import hidden_paths
 from aiscientist.agents.loop import Agent, Outcome
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import transcript_sink, usage_sink
 from aiscientist.agents.tools import Args, Finished, Tool, ToolSet
 from aiscientist.agents.workspace_tools import ToolContext, read_tools, write_tools
-from aiscientist.config import RunConfig
+from aiscientist.config import RunConfig, SandboxConfig
 from aiscientist.errors import ToolError
 from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
 from aiscientist.models.base import Model
-from aiscientist.workspace.rundir import read_manifest
+from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
 
 Dispatch = Callable[[Delegation], Result]
@@ -48,8 +51,17 @@ class FinishArgs(Args):
 HANDOFF = {"experimentation": "agent/impl_log.md", "implementation": "agent/exp_log.md"}
 
 
-def replicate_gate(run_dir: Path) -> list[str]:
-    """Problems that stop a replicate run from finishing."""
+def replicate_gate(run_dir: Path, sandbox: SandboxConfig, timeout: float) -> list[str]:
+    """Problems that stop a replicate run from finishing.
+
+    ``reproduce.sh`` must be committed, and must pass clean-room validation: a fresh clone of
+    ``submission/`` at HEAD, run in the sandbox with a timeout. The verdict goes to
+    ``run.json`` and the output to ``reproduce.log``.
+    """
+    from aiscientist.sandbox import make_sandbox
+    from aiscientist.sandbox.base import Limits
+    from aiscientist.sandbox.cleanroom import validate_reproduce
+
     sub = run_dir / "submission"
     if not (sub / "reproduce.sh").is_file():
         return ["submission/reproduce.sh does not exist"]
@@ -60,6 +72,21 @@ def replicate_gate(run_dir: Path) -> list[str]:
     )
     if out.returncode != 0:
         return ["submission/reproduce.sh is not committed to the submission git repo"]
+    verdict = validate_reproduce(
+        sub,
+        run_dir / "reproduce.log",
+        make_sandbox(sandbox),
+        timeout,
+        limits=Limits(hide=hidden_paths(run_dir)),
+    )
+    m = read_manifest(run_dir)
+    write_manifest(
+        run_dir,
+        msgspec.structs.replace(m, reproduce_verdict=f"{verdict.status}: {verdict.reason}"[:500]),
+    )
+    if not verdict.passed:
+        tail = (run_dir / "reproduce.log").read_text(errors="replace")[-600:]
+        return [f"clean-room run of reproduce.sh failed ({verdict.reason}); log tail:\n{tail}"]
     return []
 
 
@@ -114,7 +141,9 @@ class Orchestrator:
 
         def finish(a: FinishArgs) -> str:
             problems = (
-                replicate_gate(self.run_dir)
+                replicate_gate(
+                    self.run_dir, self.config.sandbox, self.config.limits.experiment_timeout_s
+                )
                 if kind == "replicate"
                 else self.validate_submission(self.run_dir)
             )

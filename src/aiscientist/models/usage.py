@@ -134,4 +134,8 @@ class UsageLoggingModel:
         return completion
 
     def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes not set on the instance. While unpickling (Ray ships
+        # models to judge tasks) ``inner`` is not set yet: refuse instead of recursing.
+        if name == "inner" or name.startswith("__"):
+            raise AttributeError(name)
         return getattr(self.inner, name)

@@ -23,6 +23,7 @@ from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
 from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
 from aiscientist.runtime.experiments import ExperimentPool
+from aiscientist.runtime.peers import start_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import copy_public, make_run_dir, read_manifest, write_manifest
@@ -78,12 +79,18 @@ def start_local_model(config: RunConfig) -> object | None:
 
 
 def _grade(run_dir: Path, task: Task) -> tuple[float | None, dict[str, object]]:
-    if task.kind != "improve":
-        return None, {"note": "replicate runs are graded with `aiscientist grade RUN_DIR`"}
-    from aiscientist.grading import grade_competition
+    """Grade as the task's benchmark does (writes ``grade.json``); replicate rubric leaves are
+    judged in parallel as Ray tasks."""
+    from aiscientist.grading.command import grade_run
 
-    g = grade_competition(task, run_dir / "submission" / "submission.csv")
-    return g.score, msgspec.to_builtins(g)
+    map_fn = None
+    if task.kind == "replicate":
+        from aiscientist.runtime.judging import make_ray_map
+
+        map_fn = make_ray_map()
+    summary = grade_run(run_dir, map_fn=map_fn)
+    score = summary.get("score")
+    return (float(score) if isinstance(score, int | float) else None), dict(summary)
 
 
 def start_actors(run_id: str, run_dir: Path, config: RunConfig) -> tuple[Any, list[Any]]:
@@ -159,7 +166,9 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         server = start_local_model(config)
         ensure_ray(config)
         say(f"ray up; starting actors for run {manifest.run_id}")
-        orch, actors = start_actors(manifest.run_id, run_dir, config)
+        actors.append(start_tree(manifest.run_id, run_dir).handle)
+        orch, started = start_actors(manifest.run_id, run_dir, config)
+        actors += started
         say("orchestrator running")
         outcome = drive(orch, say)
         status = "budget_exhausted" if outcome["status"] == "budget_exhausted" else "finished"

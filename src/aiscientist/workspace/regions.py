@@ -11,7 +11,7 @@ REGIONS: dict[str, frozenset[str]] = {
     "MAP.md": frozenset({"runtime"}),
     "map.json": frozenset({"runtime"}),
     "grade.json": frozenset({"runtime", "judge"}),
-    "reproduce.log": frozenset({"runtime"}),
+    "reproduce.log": frozenset({"runtime", "orchestrator"}),
     "task/": frozenset({"runtime"}),
     "journal/": frozenset({"runtime"}),
     "journal/transcripts/": frozenset(

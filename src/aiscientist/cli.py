@@ -158,9 +158,36 @@ def grade(
 
 
 @app.command()
-def batch(file: Path) -> None:
-    """Many runs at once, locally or as a Ray job."""
-    _not_yet("batch")
+def batch(
+    file: Annotated[Path, typer.Argument(help="Batch file, e.g. configs/batch.yaml")],
+    concurrency: Annotated[
+        int | None, typer.Option(help="Runs at once (overrides the file)")
+    ] = None,
+) -> None:
+    """Many runs at once, locally or as a Ray job (`ray job submit ... -- aiscientist batch`)."""
+    from aiscientist.runtime.batch import load_batch, run_batch
+
+    try:
+        spec = load_batch(file)
+        if concurrency:
+            spec = spec.model_copy(update={"concurrency": concurrency})
+        entries = run_batch(spec, progress=lambda m: err.print(f"[dim]{m}[/]"))
+    except AIScientistError as exc:
+        _die(str(exc))
+    table = Table(title=f"aiscientist batch {file}")
+    for col in ("task", "run dir", "status", "score", "minutes", "note"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        style = "green" if e.status == "finished" else "yellow" if e.status != "failed" else "red"
+        score = "-" if e.score is None else f"{e.score:.4g}"
+        table.add_row(
+            e.name, e.run_dir, f"[{style}]{e.status}[/]", score, f"{e.minutes:.1f}", e.note
+        )
+    Console(width=200).print(table)
+    for e in entries:
+        print(f"BATCH_RUN={e.name}\t{e.status}\t{e.score}\t{e.run_dir}", flush=True)
+    if any(e.status == "failed" for e in entries):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -40,12 +40,15 @@ def ensure_ray(config: RunConfig, **kwargs: Any) -> None:
     address = ray_address(config)
     if address is None:
         kwargs.setdefault("include_dashboard", False)
+    if "RAY_JOB_CONFIG_JSON_ENV_VAR" not in os.environ:
+        # Inside `ray job submit` the job's runtime env (--runtime-env-json) applies to every
+        # actor and task, and Ray refuses a second one from the driver.
+        kwargs.setdefault("runtime_env", {"env_vars": actor_env()})
     ray.init(
         address=address,
         namespace=config.ray.namespace,
         ignore_reinit_error=True,
         log_to_driver=kwargs.pop("log_to_driver", True),
-        runtime_env={"env_vars": actor_env()},
         **kwargs,
     )
 

@@ -163,3 +163,20 @@ def test_status_command_reports_the_run(finished_run: Path) -> None:
     )
     assert out.returncode == 0
     assert "finished" in out.stdout and "1 done" in out.stdout
+
+
+def test_tree_shows_the_experiment_as_champion_and_submission_is_its_output(
+    finished_run: Path,
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "aiscientist.cli", "tree", str(finished_run)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Champion:" in out.stdout and "gradient boosting baseline" in out.stdout
+    assert "*champion*" in out.stdout and "lesson:" in out.stdout
+    assert (finished_run / "tree.html").is_file()
+    (exp,) = (finished_run / "agent" / "experiments").glob("*/work/submission.csv")
+    assert (finished_run / "submission" / "submission.csv").read_bytes() == exp.read_bytes()

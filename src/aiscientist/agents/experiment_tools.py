@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+
 from aiscientist.agents.experiments import (
     EXPERIMENTS_DIR,
     ExperimentService,
@@ -12,8 +14,9 @@ from aiscientist.agents.experiments import (
     source_digest,
 )
 from aiscientist.agents.tools import Args, Tool
+from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, champion_experiment
 from aiscientist.config import RunConfig
-from aiscientist.errors import ToolError
+from aiscientist.errors import ToolError, TreeError
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Resources
 from aiscientist.workspace.view import WorkspaceView
 
@@ -31,6 +34,11 @@ class SubmitArgs(Args):
     """Wall-clock limit; default from the config."""
     num_gpus: float | None = None
     """GPUs to ask for; default from the config."""
+    hypothesis: str = ""
+    """Repeat this hypothesis (e.g. with another seed, to confirm a small gain); empty = the
+    experiment tests a new hypothesis."""
+    parent: str = ""
+    """For a new hypothesis: the hypothesis it refines, if any."""
 
 
 class WaitArgs(Args):
@@ -42,7 +50,8 @@ class WaitArgs(Args):
 
 class AdoptArgs(Args):
     exp_id: str
-    """The experiment whose output to take, or 'best' (best val_score so far)."""
+    """The experiment whose output to take, or 'best' (the champion of the hypothesis tree,
+    else the best val_score so far)."""
     file: str = "submission.csv"
     """File in the experiment's working copy."""
     dest: str = "submission.csv"
@@ -62,9 +71,15 @@ def describe_result(r: ExperimentResult, root: Path) -> str:
 
 
 def experiment_tools(
-    view: WorkspaceView, service: ExperimentService, config: RunConfig
+    view: WorkspaceView,
+    service: ExperimentService,
+    config: RunConfig,
+    recorder: TreeRecorder | None = None,
+    critique: str = "",
 ) -> list[Tool]:
-    """submit_experiment and wait_experiments."""
+    """submit_experiment and wait_experiments. With a ``recorder``, each experiment tests a
+    hypothesis on the tree (critiqued by the orchestrator, whose instruction is ``critique``)
+    and each result becomes evidence offered to the champion gate."""
 
     def submit(a: SubmitArgs) -> str:
         sub = view.path("submission")
@@ -84,8 +99,20 @@ def experiment_tools(
             outputs=tuple(a.outputs),
             source_digest=source_digest(sub),
         )
+        tested = ""
+        if recorder is not None:
+            try:
+                hid = recorder.hypothesis_for(
+                    spec, "orchestrator", critique, a.parent, a.hypothesis
+                )
+            except TreeError as exc:
+                raise ToolError(f"hypothesis tree: {exc}") from exc
+            spec = msgspec.structs.replace(spec, hypothesis_id=hid)
+            tested = f" (tests hypothesis {hid})"
         exp_id = service.submit(spec)
-        return f"submitted {exp_id}; it runs in the background (wait_experiments to collect)"
+        return (
+            f"submitted {exp_id}{tested}; it runs in the background (wait_experiments to collect)"
+        )
 
     def wait(a: WaitArgs) -> str:
         ids = a.exp_ids or service.running()
@@ -94,6 +121,14 @@ def experiment_tools(
         results = service.wait(ids, timeout=a.timeout_s)
         done = {r.exp_id for r in results}
         lines = [describe_result(r, view.root) for r in results]
+        if recorder is not None:
+            for r in results:
+                try:
+                    line = recorder.record(r)
+                except TreeError as exc:  # the tree is a record: never lose a result over it
+                    line = f"tree: could not record {r.exp_id}: {exc}"
+                if line:
+                    lines.append(line)
         pending = [i for i in ids if i not in done]
         if pending:
             lines.append(f"still running: {', '.join(pending)}")
@@ -111,8 +146,13 @@ def experiment_tools(
     ]
 
 
-def best_experiment(view: WorkspaceView) -> str:
-    """Id of the finished experiment with the best val_score, in the task's direction."""
+def best_experiment(view: WorkspaceView, tree: TreeClient | None = None) -> str:
+    """Id of the champion's experiment when the run has a hypothesis tree with a champion,
+    else of the finished experiment with the best val_score, in the task's direction."""
+    if tree is not None:
+        champion = champion_experiment(tree)
+        if champion is not None:
+            return champion
     from aiscientist.tasks import load_task
     from aiscientist.workspace.rundir import read_manifest
 
@@ -127,11 +167,11 @@ def best_experiment(view: WorkspaceView) -> str:
     return (min if lower else max)(scored)[1]
 
 
-def adopt_tool(view: WorkspaceView) -> Tool:
+def adopt_tool(view: WorkspaceView, tree: TreeClient | None = None) -> Tool:
     """adopt_output: copy an experiment's output into submission/ (implementation only)."""
 
     def adopt(a: AdoptArgs) -> str:
-        exp_id = best_experiment(view) if a.exp_id == "best" else a.exp_id
+        exp_id = best_experiment(view, tree) if a.exp_id == "best" else a.exp_id
         src = exp_dir(view.root, exp_id) / "work" / a.file
         if not src.resolve().is_relative_to(view.root):
             raise ToolError(f"{a.file!r} escapes the experiment directory")

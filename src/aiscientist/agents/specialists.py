@@ -20,6 +20,7 @@ from aiscientist.agents.experiments import ExperimentService
 from aiscientist.agents.loop import Agent
 from aiscientist.agents.prompts import render
 from aiscientist.agents.tools import Args, Tool, ToolSet
+from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, lessons_block, task_tag
 from aiscientist.agents.workspace_tools import (
     ToolContext,
     finish_tool,
@@ -29,6 +30,7 @@ from aiscientist.agents.workspace_tools import (
     write_tools,
 )
 from aiscientist.config import RunConfig
+from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.messages import Delegation, Result, Summary
 from aiscientist.models.base import ChatMessage, Completion, Model
 from aiscientist.models.scripted import ScriptedModel
@@ -77,16 +79,19 @@ def role_tools(
     view: WorkspaceView,
     config: RunConfig,
     experiments: ExperimentService | None,
+    tree: TreeClient | None = None,
+    recorder: TreeRecorder | None = None,
+    critique: str = "",
 ) -> ToolSet:
-    """The tools of ``role``."""
+    """The tools of ``role`` (``tree``/``recorder``: the run's hypothesis tree, if any)."""
     ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
     tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
     if ctx.home:
         tools.append(shell_tool(ctx))
     if role == "implementation":
-        tools.append(adopt_tool(view))
+        tools.append(adopt_tool(view, tree))
     if role == "experimentation" and experiments is not None:
-        tools += experiment_tools(view, experiments, config)
+        tools += experiment_tools(view, experiments, config, recorder, critique)
     log = SESSION_LOGS.get(role)
     if log is not None:
 
@@ -109,12 +114,44 @@ class Specialist:
         config: RunConfig,
         model: Model,
         experiments: ExperimentService | None = None,
+        tree: TreeClient | None = None,
     ) -> None:
         self.role = role
         self.run_dir = Path(run_dir).resolve()
         self.config = config
         self.model = model
         self.experiments = experiments
+        self.tree = tree
+        self._lesson_model: Model | None = None
+        self._lesson_model_made = False
+
+    def lesson_model(self) -> Model | None:
+        """The model that distils lessons: the role's own, or for a scripted model the
+        script's ``lesson`` list (None when it has none: lessons are then skipped)."""
+        if not self._lesson_model_made:
+            self._lesson_model_made = True
+            scripted = isinstance(self.model, ScriptedModel)
+            self._lesson_model = self._sub_model("lesson") if scripted else self.model
+        return self._lesson_model
+
+    def _recorder(self, view: WorkspaceView, task_name: str, source: str) -> TreeRecorder | None:
+        if self.tree is None or self.role != "experimentation":
+            return None
+        from aiscientist.tasks import load_task
+
+        search = self.config.search
+        gate = ChampionGate(
+            search.champion_margin, search.noise_threshold, load_task(source).lower_is_better
+        )
+        return TreeRecorder(
+            self.tree,
+            view,
+            gate,
+            owner=self.role,
+            tags=(task_tag(task_name),),
+            lesson_model=self.lesson_model(),
+            lease_s=self.config.limits.experiment_timeout_s + 600,
+        )
 
     def _sub_model(self, role: str) -> Model | None:
         """The model of a Tier-2 subagent: the same backend, or the script's sub-role."""
@@ -132,6 +169,8 @@ class Specialist:
             view.append_text(log, f"Instruction: {delegation.instruction}")
         inputs = "\n".join(f"- {p.path}" for p in delegation.inputs) or "- (none)"
         task = render("delegation", instruction=delegation.instruction, inputs=inputs)
+        if self.tree is not None:
+            task += lessons_block(self.tree, (task_tag(manifest.task.name),))
         common = {
             "protocol": self.config.models.protocol_for(self.role),
             "on_usage": usage_sink(view, self.role),
@@ -155,7 +194,15 @@ class Specialist:
         if outcome is None:
             agent = Agent(
                 model=self.model,
-                tools=role_tools(self.role, view, self.config, self.experiments),
+                tools=role_tools(
+                    self.role,
+                    view,
+                    self.config,
+                    self.experiments,
+                    self.tree,
+                    self._recorder(view, manifest.task.name, manifest.task.source),
+                    f"delegation {delegation.id}: {delegation.instruction}",
+                ),
                 system=render(
                     self.role,
                     task_kind=manifest.task.kind,

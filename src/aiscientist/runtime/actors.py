@@ -49,6 +49,7 @@ from aiscientist.models.base import ChatMessage, Completion, ToolSpec
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import actor_name, fetch
 from aiscientist.runtime.experiments import PoolClient
+from aiscientist.runtime.peers import find_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.atomic import atomic_write_bytes, atomic_write_text
 from aiscientist.workspace.journal import Journal
@@ -111,10 +112,11 @@ class _SpecialistActor:
         self.model = make_model(config.models.for_role(role), role)
         _seek_model(self.model, self.run_dir, role)
         experiments = None
+        run_id = read_manifest(self.run_dir).run_id
         if role == "experimentation":
-            run_id = read_manifest(self.run_dir).run_id
             experiments = PoolClient(actor_name(run_id, "executor"))
-        self.inner = Specialist(role, self.run_dir, config, self.model, experiments)
+        tree = find_tree(run_id)  # the run's hypothesis tree (started by the driver)
+        self.inner = Specialist(role, self.run_dir, config, self.model, experiments, tree)
 
     def handle(self, delegation: Delegation) -> Result:
         stored = _result_file(self.run_dir, delegation.id)

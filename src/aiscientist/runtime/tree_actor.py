@@ -127,7 +127,12 @@ class TreeActor:
         fsync: bool = True,
         max_restarts: int = TREE_RESTARTS,
     ) -> TreeActor:
-        options: dict[str, Any] = {"max_restarts": max_restarts, "max_concurrency": 1000}
+        # num_cpus=0: it only waits on I/O, and must be placeable while experiments fill the CPUs
+        options: dict[str, Any] = {
+            "max_restarts": max_restarts,
+            "max_concurrency": 1000,
+            "num_cpus": 0,
+        }
         if name is not None:
             options.update(name=name, get_if_exists=True)
         actor_cls = ray.remote(_TreeActor).options(**options)

@@ -1,0 +1,352 @@
+"""The hypothesis tree as seen by agents: a client protocol, experiment records, lessons.
+
+``TreeClient`` is what agents call; the runtime passes its ``TreeActor`` handle (agents never
+import ray) and tests may pass ``LocalTree`` (the same methods over an in-process tree).
+
+``TreeRecorder`` turns experiments into tree records, for the hierarchical team and for peers:
+
+- ``hypothesis_for`` (on submit): each experiment tests a hypothesis. In a hierarchical run the
+  experimentation specialist proposes it and the orchestrator's delegation is its critique (the
+  orchestrator decided to spend compute on it, and its instruction is the critique's note), so
+  the state machine runs proposed -> critiqued -> claimed -> running with author != critic.
+  A repeat of an existing hypothesis (another seed, to confirm a small gain) reuses it.
+- ``record`` (on result): the result becomes evidence (metrics, status, pointers to
+  ``result.json``, ``run.log`` and outputs), is offered to the champion gate, ends the
+  hypothesis (verified when it became champion, refuted otherwise; it stays running when the
+  gate asks for a confirming seed) and gets a lesson when a lesson model is given.
+
+Ids derive from the experiment id (``hyp-``, ``ev-``, ``les-``) and the outcome is kept in
+``agent/experiments/<exp_id>/tree.json``, so recording twice (a retried wait, a peer taking
+over a dead peer's claim) adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+
+from aiscientist.agents.experiments import EXPERIMENTS_DIR, exp_dir
+from aiscientist.errors import AIScientistError, IllegalTransitionError, TreeError
+from aiscientist.hypotheses.champion import ChampionGate, GateDecision, offer
+from aiscientist.hypotheses.events import (
+    EvidenceNode,
+    HypothesisNode,
+    Lease,
+    LessonNode,
+    TerminalState,
+    TreeNode,
+)
+from aiscientist.hypotheses.lessons import MAX_LESSON_CHARS, format_lessons, lesson_prompt
+from aiscientist.hypotheses.lessons import relevant_lessons as _relevant
+from aiscientist.hypotheses.tree import DEFAULT_LEASE_S, TERMINAL, HypothesisTree
+from aiscientist.messages import ExperimentResult, ExperimentSpec, Pointer
+from aiscientist.models.base import Model
+from aiscientist.workspace.view import WorkspaceView
+
+METRIC = "val_score"
+"""The metric experiments write to ``metrics.json`` on held-out data."""
+
+
+class TreeClient(Protocol):
+    """The tree operations agents use (``runtime.tree_actor.TreeActor`` implements them)."""
+
+    def propose(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        parent: str | None = None,
+        author: str = "",
+        tags: Iterable[str] = (),
+        action: str = "",
+        id: str | None = None,
+    ) -> str: ...
+    def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None: ...
+    def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease: ...
+    def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None: ...
+    def release(self, hypothesis_id: str, owner: str) -> None: ...
+    def start_run(self, hypothesis_id: str, owner: str) -> None: ...
+    def finish(
+        self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
+    ) -> None: ...
+    def abandon(self, hypothesis_id: str, note: str = "") -> None: ...
+    def add_evidence(self, evidence: EvidenceNode) -> str: ...
+    def add_lesson(self, lesson: LessonNode) -> str: ...
+    def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision: ...
+    def version(self) -> int: ...
+    def wait_for_change(self, since_version: int, timeout_s: float) -> int: ...
+    def tree(self) -> HypothesisTree: ...
+    def node(self, node_id: str) -> TreeNode: ...
+    def lessons_for(
+        self, hypothesis_id: str | None, tags: Iterable[str] = (), k: int = 5
+    ) -> list[LessonNode]: ...
+
+
+class LocalTree:
+    """``TreeClient`` over an in-process ``HypothesisTree`` (e.g. ``TreeStore(dir).tree``)."""
+
+    def __init__(self, tree: HypothesisTree) -> None:
+        self.t = tree
+
+    def propose(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        parent: str | None = None,
+        author: str = "",
+        tags: Iterable[str] = (),
+        action: str = "",
+        id: str | None = None,
+    ) -> str:
+        return self.t.propose(
+            title,
+            description=description,
+            parent=parent,
+            author=author,
+            tags=tags,
+            action=action,
+            id=id,
+        )
+
+    def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None:
+        self.t.critique(hypothesis_id, by, accept, note)
+
+    def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease:
+        return self.t.claim(hypothesis_id, owner, lease_s)
+
+    def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None:
+        self.t.renew(hypothesis_id, owner, lease_s)
+
+    def release(self, hypothesis_id: str, owner: str) -> None:
+        self.t.release(hypothesis_id, owner)
+
+    def start_run(self, hypothesis_id: str, owner: str) -> None:
+        self.t.start(hypothesis_id, owner)
+
+    def finish(
+        self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
+    ) -> None:
+        self.t.finish(hypothesis_id, state, note, owner)
+
+    def abandon(self, hypothesis_id: str, note: str = "") -> None:
+        self.t.abandon(hypothesis_id, note)
+
+    def add_evidence(self, evidence: EvidenceNode) -> str:
+        return self.t.add_evidence(evidence)
+
+    def add_lesson(self, lesson: LessonNode) -> str:
+        return self.t.add_lesson(lesson)
+
+    def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
+        return offer(self.t, gate, evidence_id)
+
+    def version(self) -> int:
+        return self.t.version
+
+    def wait_for_change(self, since_version: int, timeout_s: float) -> int:
+        return self.t.version  # one process: nobody else can change it meanwhile
+
+    def tree(self) -> HypothesisTree:
+        return self.t
+
+    def node(self, node_id: str) -> TreeNode:
+        return self.t.node(node_id)
+
+    def lessons_for(
+        self, hypothesis_id: str | None, tags: Iterable[str] = (), k: int = 5
+    ) -> list[LessonNode]:
+        return _relevant(self.t, hypothesis_id, tags, k)
+
+
+def _exists(tree: TreeClient, node_id: str) -> TreeNode | None:
+    try:
+        return tree.node(node_id)
+    except TreeError:
+        return None
+
+
+def task_tag(task_name: str) -> str:
+    """The tag every hypothesis of a task carries (lessons are retrieved by it)."""
+    return f"task:{task_name}"
+
+
+def lessons_block(
+    tree: TreeClient, tags: Iterable[str], hypothesis_id: str | None = None, k: int = 5
+) -> str:
+    """Relevant lessons as a prompt section ('' when there are none)."""
+    text = format_lessons(tree.lessons_for(hypothesis_id, tuple(tags), k))
+    return f"\n\nLessons from earlier experiments (evidence-backed):\n{text}" if text else ""
+
+
+def try_lesson(model: Model, hypothesis: HypothesisNode, evidence: EvidenceNode) -> str | None:
+    """A short lesson from ``model``, or None when it gives none (a scripted model whose
+    ``lesson`` list ran out answers with a tool call, not text)."""
+    reply = model.complete(lesson_prompt(hypothesis, evidence))
+    text = " ".join(reply.content.strip().split("\n\n", 1)[0].split())
+    if reply.tool_calls or not text:
+        return None
+    return text if len(text) <= MAX_LESSON_CHARS else text[: MAX_LESSON_CHARS - 3] + "..."
+
+
+def experiment_of(view: WorkspaceView, hypothesis_id: str) -> ExperimentSpec | None:
+    """The first experiment submitted for ``hypothesis_id`` (seed order), if any."""
+    found = []
+    for p in view.path(EXPERIMENTS_DIR).glob("*/spec.json"):
+        try:
+            spec = msgspec.json.decode(p.read_bytes(), type=ExperimentSpec)
+        except msgspec.DecodeError:
+            continue
+        if spec.hypothesis_id == hypothesis_id:
+            found.append((spec.seed, p.stat().st_mtime, spec))
+    return min(found, key=lambda x: x[:2])[2] if found else None
+
+
+@dataclass
+class TreeRecorder:
+    """Records experiments of one agent (``owner``) on the tree; see the module docstring."""
+
+    tree: TreeClient
+    view: WorkspaceView
+    gate: ChampionGate
+    owner: str
+    tags: tuple[str, ...] = ()
+    lesson_model: Model | None = None
+    lease_s: float = DEFAULT_LEASE_S
+
+    def hypothesis_for(
+        self, spec: ExperimentSpec, critic: str, note: str, parent: str = "", repeat: str = ""
+    ) -> str:
+        """Propose (or reuse) the hypothesis ``spec`` tests, critiqued by ``critic``, and move
+        it to running under this recorder's lease; returns its id."""
+        if repeat:
+            node = _exists(self.tree, repeat)
+            if not isinstance(node, HypothesisNode):
+                raise TreeError(f"no hypothesis {repeat!r} to repeat; omit it for a new one")
+            if node.state == "running":
+                self.tree.renew(repeat, self.owner, self.lease_s)
+            return repeat
+        hid = "hyp-" + spec.exp_id.removeprefix("exp-")
+        if _exists(self.tree, hid) is None:
+            self.tree.propose(
+                spec.description or spec.command[:120],
+                description=f"command: {spec.command}",
+                parent=parent or None,
+                author=self.owner,
+                tags=self.tags,
+                action="improve" if parent else "draft",
+                id=hid,
+            )
+        node = self.tree.node(hid)
+        assert isinstance(node, HypothesisNode)
+        if node.state == "proposed":
+            self.tree.critique(hid, critic, accept=True, note=note[:500])
+        if node.state in ("proposed", "critiqued"):
+            self.tree.claim(hid, self.owner, self.lease_s)
+        if node.state != "running" and node.state not in TERMINAL:
+            self.tree.start_run(hid, self.owner)
+        return hid
+
+    def record(self, result: ExperimentResult, owner: str = "") -> str:
+        """Evidence, gate, hypothesis end and lesson for a finished experiment; returns one
+        line for the model ('' when the experiment tests no hypothesis)."""
+        d = exp_dir(self.view.root, result.exp_id)
+        done = d / "tree.json"
+        if done.exists():
+            return str(json.loads(done.read_text())["line"])
+        try:
+            spec = msgspec.json.decode((d / "spec.json").read_bytes(), type=ExperimentSpec)
+        except (OSError, msgspec.DecodeError):
+            return ""
+        hid = spec.hypothesis_id
+        if not hid or _exists(self.tree, hid) is None:
+            return ""
+        metric = result.metrics.get(METRIC) if result.status == "ok" else None
+        base = self.view.rel(d)
+        pointers = [Pointer(path=f"{base}/result.json"), *result.artifacts]
+        if result.log is not None:
+            pointers.insert(1, result.log)
+        evidence = EvidenceNode(
+            id="ev-" + result.exp_id.removeprefix("exp-"),
+            hypothesis_id=hid,
+            exp_id=result.exp_id,
+            status=result.status,
+            metric=metric,
+            metrics=dict(result.metrics),
+            seed=spec.seed,
+            relation="supports" if metric is not None else "refutes",
+            artifacts=tuple(pointers),
+            summary=result.summary,
+        )
+        if _exists(self.tree, evidence.id) is None:
+            self.tree.add_evidence(evidence)
+        decision = None if metric is None else self.tree.offer_champion(self.gate, evidence.id)
+        verdict = "no metric" if decision is None else decision.verdict
+        state: TerminalState | None = {"accept": "verified", "confirm": None}.get(
+            verdict, "refuted"
+        )
+        why = f"{METRIC}={metric!r}: {decision.reason}" if decision else result.summary
+        if state is not None:
+            try:
+                self.tree.finish(hid, state, why[:500], owner=owner)
+            except IllegalTransitionError:
+                pass  # already ended (a repeat run of a finished hypothesis)
+        lesson = self._lesson(hid, evidence.id)
+        line = f"tree: {hid} <- evidence {evidence.id}; champion gate: {verdict}"
+        if decision is not None:
+            line += f" ({decision.reason})"
+        if lesson:
+            line += f"; lesson: {lesson}"
+        self.view.write_text(self.view.rel(done), json.dumps({"line": line, "hypothesis": hid}))
+        return line
+
+    def _lesson(self, hid: str, evidence_id: str) -> str | None:
+        if self.lesson_model is None:
+            return None
+        hyp, ev = self.tree.node(hid), self.tree.node(evidence_id)
+        assert isinstance(hyp, HypothesisNode) and isinstance(ev, EvidenceNode)
+        try:
+            text = try_lesson(self.lesson_model, hyp, ev)
+        except AIScientistError:
+            return None  # a lesson is a bonus: never block the run on it
+        if text is None:
+            return None
+        lid = "les-" + ev.exp_id.removeprefix("exp-")
+        if _exists(self.tree, lid) is None:
+            tags = tuple(dict.fromkeys([*hyp.tags, *self.tags]))
+            self.tree.add_lesson(
+                LessonNode(id=lid, text=text, evidence_ids=(ev.id,), tags=tags, hypothesis_id=hid)
+            )
+        return text
+
+
+def champion_experiment(tree: TreeClient) -> str | None:
+    """The experiment id of the tree's champion, if there is one."""
+    champ = tree.tree().champion
+    if champ is None:
+        return None
+    node = tree.node(champ.evidence_id)
+    return node.exp_id if isinstance(node, EvidenceNode) else None
+
+
+SKIP_ON_ADOPT = frozenset({"metrics.json"})
+"""Not copied into submission/: a later experiment must write its own metrics."""
+
+
+def adopt_champion(view: WorkspaceView, tree: TreeClient) -> str | None:
+    """Copy the champion experiment's working copy (code and outputs) into ``submission/``;
+    returns its experiment id (None when there is no champion)."""
+    exp_id = champion_experiment(tree)
+    if exp_id is None:
+        return None
+    work = exp_dir(view.root, exp_id) / "work"
+    for p in sorted(work.rglob("*")):
+        rel = p.relative_to(work)
+        skip = {".git", "__pycache__"} & set(rel.parts) or rel.name in SKIP_ON_ADOPT
+        if p.is_file() and not skip:
+            view.copy_in(p, f"submission/{rel.as_posix()}", summary=f"champion {exp_id}")
+    return exp_id

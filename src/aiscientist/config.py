@@ -106,6 +106,9 @@ class SearchConfig(_Strict):
     """A candidate must beat the champion by this much."""
     noise_threshold: float = Field(default=0.0, ge=0)
     """Gains below this need a confirming run with another seed."""
+    lease_s: float = Field(default=600, gt=0)
+    """How long a claim on a hypothesis lasts without renewal; a crashed agent's claim goes
+    back to the frontier when it expires (holders renew it while they work)."""
 
 
 class WorkspaceConfig(_Strict):

@@ -8,6 +8,7 @@ with a note, the workspace stays intact, and ``aiscientist resume`` continues it
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
 from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
 from aiscientist.runtime.experiments import ExperimentPool
-from aiscientist.runtime.peers import start_tree
+from aiscientist.runtime.peers import run_peers, start_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import copy_public, make_run_dir, read_manifest, write_manifest
@@ -139,7 +140,7 @@ def drive(orch: Any, say: Progress) -> dict[str, object]:
             return outcome
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             if "creation task" in str(exc):  # its constructor raised: restarting cannot help
-                raise ClusterError(f"the orchestrator could not start: {exc}") from exc
+                raise ClusterError(f"the orchestrator could not start: {_last_line(exc)}") from exc
             if attempt == ACTOR_RESTARTS:
                 raise ClusterError(
                     f"orchestrator lost {attempt + 1} times: {exc}; `aiscientist resume` "
@@ -148,6 +149,13 @@ def drive(orch: Any, say: Progress) -> dict[str, object]:
             say(f"orchestrator lost ({type(exc).__name__}); re-entering from the workspace")
             time.sleep(1.0)
     raise AssertionError("unreachable")
+
+
+def _last_line(exc: BaseException) -> str:
+    """The innermost error of a Ray traceback (its last line, colour codes removed)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = None) -> RunManifest:
@@ -167,10 +175,14 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         ensure_ray(config)
         say(f"ray up; starting actors for run {manifest.run_id}")
         actors.append(start_tree(manifest.run_id, run_dir).handle)
-        orch, started = start_actors(manifest.run_id, run_dir, config)
-        actors += started
-        say("orchestrator running")
-        outcome = drive(orch, say)
+        if config.mode == "decentralized":  # peers share the tree; no orchestrator
+            say(f"{config.peers} peers running")
+            outcome = run_peers(manifest.run_id, run_dir, config, say, actors)
+        else:
+            orch, started = start_actors(manifest.run_id, run_dir, config)
+            actors += started
+            say("orchestrator running")
+            outcome = drive(orch, say)
         status = "budget_exhausted" if outcome["status"] == "budget_exhausted" else "finished"
         journal.stage("grading", status, str(outcome["summary"])[:500])
         task = load_task(manifest.task.source)

@@ -2,14 +2,37 @@
 
 ``start_tree``/``find_tree``: every run has one tree actor (``aiscientist/<run_id>/tree``),
 the single writer of ``tree/``; specialists and peers get its typed handle.
+
+``run_peers`` replaces the orchestrator in ``mode: decentralized``: ``peers`` peer actors
+(``aiscientist/<run_id>/peer-<i>``, each a plain ``agents.peer.Peer``) share the tree and the
+run's detached experiment pool. The driver collects them with ``ray.wait`` as they end; a peer
+that dies is recorded and the others go on (its claim returns to the frontier when its lease
+expires). At the end the champion's code and outputs go to ``submission/``.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from aiscientist.runtime.cluster import actor_name
+import msgspec
+import ray
+
+from aiscientist.agents.peer import Peer
+from aiscientist.agents.tree_tools import adopt_champion
+from aiscientist.config import RunConfig
+from aiscientist.errors import ClusterError
+from aiscientist.messages import Usage
+from aiscientist.models.registry import make_model
+from aiscientist.runtime.cluster import actor_name, fetch
+from aiscientist.runtime.experiments import ExperimentPool, PoolClient
 from aiscientist.runtime.tree_actor import TreeActor
+from aiscientist.workspace.journal import Journal
+from aiscientist.workspace.map import WorkspaceMap
+from aiscientist.workspace.rundir import read_manifest, write_manifest
+from aiscientist.workspace.view import WorkspaceView
 
 TREE_ROLE = "tree"
 
@@ -25,3 +48,163 @@ def find_tree(run_id: str) -> TreeActor | None:
         return TreeActor.get(actor_name(run_id, TREE_ROLE))
     except ValueError:
         return None
+
+
+PEER_RESTARTS = 3
+
+
+def peer_names(config: RunConfig) -> tuple[str, ...]:
+    return tuple(f"peer-{i}" for i in range(config.peers))
+
+
+def _actor_exists(name: str) -> bool:
+    try:
+        ray.get_actor(name)
+    except ValueError:  # never started, or dead for good (killed, out of restarts)
+        return False
+    return True
+
+
+class _PeerActor:
+    """A ``Peer`` made remote: the tree and experiment pool are reached by name."""
+
+    def __init__(
+        self, name: str, run_id: str, run_dir: str, config: RunConfig, peers: tuple[str, ...]
+    ) -> None:
+        from aiscientist.runtime.actors import record_placement  # actors imports this module
+
+        record_placement(Path(run_dir), name)
+        tree = TreeActor.get(actor_name(run_id, TREE_ROLE))
+
+        def alive() -> set[str]:
+            return {p for p in peers if _actor_exists(actor_name(run_id, p))}
+
+        self.inner = Peer(
+            name,
+            Path(run_dir),
+            config,
+            make_model(config.models.for_role("peer"), name),
+            tree,
+            PoolClient(actor_name(run_id, "executor")),
+            peers,
+            alive,
+        )
+
+    def run(self) -> dict[str, object]:
+        o = self.inner.run()
+        return {
+            "status": o.status,
+            "summary": o.summary,
+            "turns": o.turns,
+            "ran": list(o.ran),
+            "usage": msgspec.to_builtins(o.usage),
+        }
+
+
+PeerActor = ray.remote(_PeerActor)
+
+
+def start_peers(run_id: str, run_dir: Path, config: RunConfig) -> dict[str, Any]:
+    """The run's experiment pool and its peers (re-attached when they exist)."""
+    pool = ExperimentPool.options(
+        name=actor_name(run_id, "executor"),
+        get_if_exists=True,
+        lifetime="detached",  # outlives a dead driver and dead peers: experiments keep running
+        max_restarts=PEER_RESTARTS,
+        max_concurrency=32,
+        num_cpus=0,
+    ).remote(
+        str(run_dir),
+        config.sandbox,
+        config.limits.max_concurrent_experiments,
+        requeue_orphans=True,
+    )
+    names = peer_names(config)
+    handles: dict[str, Any] = {"executor": pool}
+    for n in names:
+        handles[n] = PeerActor.options(
+            name=actor_name(run_id, n),
+            get_if_exists=True,
+            max_restarts=PEER_RESTARTS,
+            num_cpus=0,
+            scheduling_strategy="SPREAD",
+        ).remote(n, run_id, str(run_dir), config, names)
+    return handles
+
+
+def run_peers(
+    run_id: str,
+    run_dir: Path,
+    config: RunConfig,
+    say: Callable[[str], None],
+    actors: list[Any],
+) -> dict[str, object]:
+    """Drive a decentralized run: start the peers, collect them as they end (a dead peer is
+    recorded, the others go on), then put the champion's code and output in ``submission/``.
+    Started actors are appended to ``actors`` (the caller kills them)."""
+    handles = start_peers(run_id, run_dir, config)
+    actors.extend(handles.values())
+    journal = Journal(run_dir)
+    wmap = WorkspaceMap(run_dir)
+    wmap.refresh()
+    wmap.save(force=True)
+    names = peer_names(config)
+    refs = {handles[n].run.remote(): n for n in names}
+    restarts = dict.fromkeys(names, 0)
+    outcomes: dict[str, dict[str, Any]] = {}
+    wall = config.budget.wall_minutes
+    deadline = None if wall is None else time.monotonic() + wall * 60 + 60
+    timed_out = False
+    while refs:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _ = ray.wait(list(refs), num_returns=1, timeout=left)
+        if not ready:
+            timed_out = True
+            break
+        ref = ready[0]
+        n = refs.pop(ref)
+        try:
+            outcomes[n] = fetch(ref)
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            if _actor_exists(actor_name(run_id, n)) and restarts[n] < PEER_RESTARTS:
+                restarts[n] += 1  # Ray restarted it: it re-enters from the tree
+                refs[handles[n].run.remote()] = n
+                continue
+            why = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ""
+            outcomes[n] = {"status": "died", "summary": f"{n} died: {type(exc).__name__} {why}"}
+        journal.decision("peer", f"{n}: {outcomes[n]['status']}: {outcomes[n]['summary']}")
+        say(f"{n} ended: {outcomes[n]['status']}")
+    if outcomes and all(o["status"] == "died" for o in outcomes.values()):
+        raise ClusterError(f"every peer died: {outcomes[names[0]]['summary']}")
+    tree = TreeActor.get(actor_name(run_id, TREE_ROLE))
+    adopted = adopt_champion(WorkspaceView(run_dir, "runtime"), tree)
+    champion = tree.tree().champion
+    journal.decision("champion", f"adopted {adopted} into submission/" if adopted else "none")
+    wmap.refresh()
+    wmap.save(force=True)
+    usage = Usage()
+    for o in outcomes.values():
+        if "usage" in o:
+            usage = usage + msgspec.convert(o["usage"], Usage)
+    m = read_manifest(run_dir)
+    write_manifest(
+        run_dir,
+        msgspec.structs.replace(
+            m,
+            best_metric=champion.metric if champion else m.best_metric,
+            spend=msgspec.structs.replace(
+                m.spend,
+                usd=m.spend.usd + usage.cost_usd,
+                tokens=m.spend.tokens + usage.total_tokens,
+                model_calls=m.spend.model_calls + usage.calls,
+            ),
+        ),
+    )
+    exhausted = timed_out or any(o["status"] == "budget_exhausted" for o in outcomes.values())
+    parts = [f"{n}: {outcomes[n]['status']}" for n in names if n in outcomes]
+    summary = "; ".join(parts) + (
+        f"; champion {champion.metric:.6g} ({champion.hypothesis_id})"
+        if champion
+        else "; no champion"
+    )
+    return {"status": "budget_exhausted" if exhausted else "finished", "summary": summary}

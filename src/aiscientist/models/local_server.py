@@ -42,6 +42,8 @@ GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PARTS = 22
 N_CTX = 8192
 BASE_URL_ENV = "AISCIENTIST_LOCAL_BASE_URL"
+THREADS_ENV = "AISCIENTIST_LOCAL_THREADS"
+"""Threads of the server (default: every core); fewer helps on a machine shared by many."""
 CHAT_FORMAT = "chatml-function-calling"
 """llama-cpp-python's tool-calling chat format; forced tool choice is grammar-constrained."""
 
@@ -164,7 +166,9 @@ class LocalModelServer:
         self.host = host
         self.port = port
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        env_threads = os.environ.get(THREADS_ENV, "")
+        self.n_threads = n_threads or (int(env_threads) if env_threads.isdigit() else 0)
+        self.n_threads = self.n_threads or os.cpu_count() or 1
         self.chat_format = chat_format
         self.alias = alias
         self.startup_timeout_s = startup_timeout_s

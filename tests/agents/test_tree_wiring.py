@@ -18,6 +18,7 @@ from aiscientist.agents.experiments import execute_experiment
 from aiscientist.agents.specialists import Specialist
 from aiscientist.agents.tree_tools import LocalTree, TreeRecorder, adopt_champion, task_tag
 from aiscientist.config import SandboxConfig, load_config
+from aiscientist.errors import ToolError, WorkspaceError
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.hypotheses.events import LessonNode
 from aiscientist.hypotheses.store import TreeStore, load_tree
@@ -165,3 +166,59 @@ def test_specialists_see_relevant_lessons_in_their_task(run: Path, tmp_path: Pat
     task = json.loads(transcript[1])["content"]
     assert "Scaling features did not help." in task
     assert "Unrelated task lesson." not in task
+
+
+def test_peer_critiques_only_others_proposals_and_never_runs_an_uncritiqued_one(
+    run: Path, tmp_path: Path
+) -> None:
+    from aiscientist.agents.peer import Peer
+
+    store = TreeStore(run / "tree")
+    theirs = store.tree.propose("their idea", author="peer-1")
+    mine = store.tree.propose("my idea", author="peer-0")
+    # peer-1 has left the run: nobody else can critique peer-0's proposal
+    state = run / "agent" / "peers" / "peer-1" / "state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"state": "exited"}))
+    script = tmp_path / "s.yaml"
+    reject = {"name": "critique", "arguments": {"accept": False, "note": "already tried"}}
+    script.write_text(json.dumps({"peer-0/critique": [{"tool_calls": [reject]}]}))
+    cfg = load_config(overrides=[f"models.default=scripted:{script}", "sandbox.kind=local"])
+    peer = Peer(
+        "peer-0",
+        run,
+        cfg,
+        ScriptedModel.from_file(script, "peer-0"),
+        LocalTree(store.tree),
+        None,  # type: ignore[arg-type]  # no experiment service: running anything would fail
+        peers=("peer-0", "peer-1"),
+    )
+    outcome = peer.run()
+    assert outcome.status == "ok" and outcome.ran == []
+    t = store.tree
+    assert [(c.by, c.accept) for c in t.hypothesis(theirs).critiques] == [("peer-0", False)]
+    assert t.hypothesis(theirs).state == "abandoned"
+    assert t.hypothesis(mine).critiques == ()  # never critiqued by its own author
+    assert t.hypothesis(mine).state == "abandoned"
+    assert "no other active peer" in t.hypothesis(mine).note
+    assert not list((run / "agent" / "experiments").glob("*/spec.json"))
+    assert json.loads((run / "agent/peers/peer-0/state.json").read_text())["state"] == "exited"
+
+
+def test_peer_writes_stay_in_its_own_area(run: Path) -> None:
+    from aiscientist.agents.peer_tools import scoped_write_tools
+    from aiscientist.agents.workspace_tools import WriteArgs
+
+    area = "agent/peers/peer-0/hyp-1"
+    write = scoped_write_tools(WorkspaceView(run, "peer"), SANDBOX, area, "peer-0")[0]
+    assert "wrote agent/peers/peer-0/hyp-1/train.py" in write.fn(
+        WriteArgs(path="train.py", content="x")
+    )
+    for bad in ("../../peer-1/hyp-2/train.py", "../x.py"):
+        with pytest.raises((ToolError, WorkspaceError)):  # both go back to the model
+            write.fn(WriteArgs(path=bad, content="y"))
+    # other regions' names are only folders inside the area
+    write.fn(WriteArgs(path="submission/train.py", content="z"))
+    assert (run / area / "submission" / "train.py").read_text() == "z"
+    assert not (run / "submission" / "train.py").read_text().startswith("z")
+    assert not (run / "agent/peers/peer-1").exists()

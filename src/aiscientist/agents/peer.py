@@ -41,9 +41,17 @@ import msgspec
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.experiments import ExperimentService, source_digest
 from aiscientist.agents.loop import Agent
+from aiscientist.agents.peer_tools import (
+    CritiqueArgs,
+    ProposeArgs,
+    RunArgs,
+    pass_tool,
+    scoped_write_tools,
+    tree_digest,
+)
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import transcript_sink, usage_sink
-from aiscientist.agents.tools import Args, Finished, Tool, ToolSet
+from aiscientist.agents.tools import Finished, Tool, ToolSet
 from aiscientist.agents.tree_tools import (
     TreeClient,
     TreeRecorder,
@@ -52,7 +60,7 @@ from aiscientist.agents.tree_tools import (
     lessons_block,
     task_tag,
 )
-from aiscientist.agents.workspace_tools import ToolContext, read_tools, shell_tool, write_tools
+from aiscientist.agents.workspace_tools import ToolContext, read_tools, shell_tool
 from aiscientist.config import RunConfig
 from aiscientist.errors import BudgetExhaustedError, ClaimConflictError, ToolError, TreeError
 from aiscientist.hypotheses.champion import ChampionGate
@@ -60,7 +68,7 @@ from aiscientist.hypotheses.events import HypothesisNode
 from aiscientist.hypotheses.policy import PolicyParams, select
 from aiscientist.hypotheses.tree import TERMINAL, HypothesisTree
 from aiscientist.messages import Budget, ExperimentResult, ExperimentSpec, Resources, Usage
-from aiscientist.models.base import Model
+from aiscientist.models.base import ChatMessage, Model
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.tasks import load_task
 from aiscientist.workspace.rundir import read_manifest
@@ -73,57 +81,17 @@ CONFIRM_RUNS = 2
 """Most extra seeds a peer runs when the champion gate asks for confirmation."""
 Kind = Literal["propose", "critique", "work", "lesson"]
 PeerState = Literal["active", "idle", "exited"]
-
-
-class ProposeArgs(Args):
-    title: str
-    """The hypothesis in one line."""
-    description: str = ""
-    """What to change and why, and the expected effect on val_score."""
-    tags: list[str] = []
-    """A few words for retrieval: model family, technique."""
-
-
-class CritiqueArgs(Args):
-    accept: bool
-    """True: worth the compute; false: reject it (it is abandoned)."""
-    note: str = ""
-    """One sentence: why."""
-
-
-class RunArgs(Args):
-    command: str
-    """Shell command run in the experiment's working copy, e.g. 'python train.py'."""
-    seed: int = 0
-    """Seed, passed as $SEED."""
-    outputs: list[str] = ["submission.csv", "metrics.json"]
-    """Files the command writes that should be kept."""
-    timeout_s: float | None = None
-    """Wall-clock limit; default from the config."""
+Status = Literal["ok", "limit_reached", "budget_exhausted"]
 
 
 @dataclass
 class PeerOutcome:
-    status: Literal["ok", "limit_reached", "budget_exhausted"]
+    status: Status
     summary: str
     turns: int
     usage: Usage = Usage()
     ran: list[str] = field(default_factory=list)
     """Hypotheses whose experiment this peer ran or took over."""
-
-
-def tree_digest(t: HypothesisTree, limit: int = 30) -> str:
-    """The champion and the newest hypotheses, one line each, for a prompt."""
-    lines = []
-    if t.champion is not None:
-        c = t.champion
-        lines.append(f"Champion: val_score {c.metric:.6g} ({c.hypothesis_id})")
-    for h in t.hypotheses()[-limit:]:
-        metrics = [e.metric for e in t.evidence_of(h.id) if e.metric is not None]
-        best = f" val_score={metrics[-1]:.6g}" if metrics else ""
-        parent = f" <- {h.parent}" if h.parent else ""
-        lines.append(f"- [{h.state}] {h.title} ({h.id}{parent}; by {h.author}){best}")
-    return "\n".join(lines) or "(empty: nothing proposed yet)"
 
 
 class Peer:
@@ -202,7 +170,7 @@ class Peer:
         except BudgetExhaustedError as exc:
             return self._end("budget_exhausted", str(exc))
 
-    def _end(self, status: Literal["ok", "limit_reached", "budget_exhausted"], why: str):  # type: ignore[no-untyped-def]
+    def _end(self, status: Status, why: str) -> PeerOutcome:
         self._set_state("exited")
         return PeerOutcome(status, f"{self.name}: {why}", self.turns, self.guard.spent, self.ran)
 
@@ -305,19 +273,26 @@ class Peer:
             self._models[kind] = m
         return self._models[kind]
 
-    def _session(self, kind: Kind, key: str, tools: list[Tool], task: str, hook=None) -> str:  # type: ignore[no-untyped-def]
+    def _session(
+        self,
+        kind: Kind,
+        key: str,
+        tools: list[Tool],
+        task: str,
+        hook: Callable[[], None] | None = None,
+    ) -> str:
         model = self._model(kind)
         assert model is not None
         log = transcript_sink(self.view, self.name, f"{kind}-{key}")
 
-        def on_message(m):  # type: ignore[no-untyped-def]
+        def on_message(m: ChatMessage) -> None:
             log(m)  # type: ignore[operator]
             if hook is not None:
-                hook()
+                hook()  # renews the lease while a work session runs
 
         agent = Agent(
             model=model,
-            tools=ToolSet([*tools, *self._read_tools(), self._finish_tool()]),
+            tools=ToolSet([*tools, *self._read_tools(), pass_tool()]),
             system=render(
                 "peer",
                 peer=self.name,
@@ -340,18 +315,6 @@ class Peer:
 
     def _read_tools(self) -> list[Tool]:
         return read_tools(ToolContext(view=self.view, sandbox=self.config.sandbox))
-
-    def _finish_tool(self) -> Tool:
-        class FinishArgs(Args):
-            summary: str = ""
-            """Why you stop without acting."""
-
-        def finish(a: FinishArgs) -> str:
-            raise Finished("")
-
-        return Tool(
-            "finish", "Stop without acting (nothing to propose / give up).", FinishArgs, finish
-        )
 
     def _propose(self, t: HypothesisTree, action: str, parent: str | None) -> str | None:
         made: list[str] = []
@@ -493,7 +456,7 @@ class Peer:
         )
         task += lessons_block(self.tree, node.tags, hid)
         tools = [
-            *self._scoped_writes(area),
+            *scoped_write_tools(self.view, self.config.sandbox, area, self.name),
             shell_tool(ToolContext(view=self.view, sandbox=self.config.sandbox, home=area)),
             Tool(
                 "run_experiment",
@@ -504,22 +467,3 @@ class Peer:
         ]
         self._session("work", hid, tools, task, hook=lambda: self._renew(hid))
         return submitted[0] if submitted else None
-
-    def _scoped_writes(self, area: str) -> list[Tool]:
-        """write_file/edit_file, refused outside this peer's area."""
-        out = []
-        for tool in write_tools(ToolContext(view=self.view, sandbox=self.config.sandbox)):
-
-            def fn(a, _inner=tool.fn):  # type: ignore[no-untyped-def]
-                path = a.path if a.path.startswith(f"{area}/") else f"{area}/{a.path}"
-                rel = self.view.rel(self.view.path(path))  # refuses '..' escapes
-                if not rel.startswith(f"{area}/"):
-                    raise ToolError(f"{self.name} may write only under {area}/, not {a.path!r}")
-                return _inner(a.model_copy(update={"path": rel}))
-
-            out.append(
-                Tool(
-                    tool.name, tool.description + f" Paths are relative to {area}/.", tool.args, fn
-                )
-            )
-        return out

@@ -6,6 +6,7 @@ go back to the model as the tool's result; anything else propagates.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -46,9 +47,18 @@ class Tool:
     fn: Callable[[Any], str]
 
     def spec(self) -> ToolSpec:
-        schema = self.args.model_json_schema()
-        schema.pop("title", None)
-        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+        return ToolSpec(
+            name=self.name, description=self.description, parameters=_args_schema(self.args)
+        )
+
+
+@functools.cache
+def _args_schema(args: type[Args]) -> dict[str, Any]:
+    """JSON schema of an argument model, built once per class (it costs ~2 ms each, and every
+    session lists every tool)."""
+    schema = args.model_json_schema()
+    schema.pop("title", None)
+    return schema
 
 
 def truncate(text: str, limit: int = MAX_TOOL_OUTPUT) -> str:

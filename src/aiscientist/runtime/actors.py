@@ -51,22 +51,40 @@ from aiscientist.runtime.cluster import actor_name, fetch
 from aiscientist.runtime.experiments import PoolClient
 from aiscientist.runtime.peers import find_tree
 from aiscientist.tasks import Task, load_task
-from aiscientist.workspace.atomic import atomic_write_bytes, atomic_write_text
+from aiscientist.workspace.atomic import append_line, atomic_write_text
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 
 ACTOR_RESTARTS = 3
+PERSIST_EVERY_S = 1.0
+"""Most often ``run.json`` (same stage) and the map are rewritten while delegations flow."""
 _UNAVAILABLE = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
 
 
 def _cursor_file(run_dir: Path, role: str) -> Path:
-    return run_dir / "agent" / "state" / f"{role}.cursor.json"
+    return run_dir / "agent" / "state" / f"{role}.cursor.jsonl"
+
+
+def _last_record(path: Path) -> dict[str, int]:
+    """The last whole JSON line of a single-writer state log (a torn tail is ignored)."""
+    if not path.exists():
+        return {}
+    for line in reversed(path.read_bytes().splitlines()):
+        try:
+            return {k: int(v) for k, v in json.loads(line).items()}
+        except (json.JSONDecodeError, ValueError, AttributeError):
+            continue
+    return {}
 
 
 def _read_cursor(run_dir: Path, role: str) -> dict[str, int]:
-    p = _cursor_file(run_dir, role)
-    return {k: int(v) for k, v in json.loads(p.read_text()).items()} if p.exists() else {}
+    return _last_record(_cursor_file(run_dir, role))
+
+
+def _write_cursor(run_dir: Path, role: str, cursor: dict[str, int]) -> None:
+    # An fsynced append (one writer: this role's actor) costs a fraction of an atomic rewrite.
+    append_line(_cursor_file(run_dir, role), json.dumps(cursor).encode())
 
 
 def _seek_model(model: object, run_dir: Path, role: str) -> None:
@@ -74,13 +92,6 @@ def _seek_model(model: object, run_dir: Path, role: str) -> None:
     cursor = _read_cursor(run_dir, role)
     if hasattr(model, "seek") and "session_start" in cursor:
         model.seek(cursor["session_start"])
-
-
-def _save_cursor(model: object, run_dir: Path, role: str) -> None:
-    if hasattr(model, "position"):
-        atomic_write_text(
-            _cursor_file(run_dir, role), json.dumps({"session_start": model.position})
-        )
 
 
 def record_placement(run_dir: Path, role: str) -> None:
@@ -100,8 +111,20 @@ def placements(run_dir: Path) -> list[dict[str, object]]:
     return sorted(recs, key=lambda r: float(r["at"]))
 
 
-def _result_file(run_dir: Path, delegation_id: str) -> Path:
-    return run_dir / "agent" / "state" / "results" / f"{delegation_id}.json"
+def _results_log(run_dir: Path, role: str) -> Path:
+    return run_dir / "agent" / "state" / "results" / f"{role}.jsonl"
+
+
+def _stored_results(path: Path) -> dict[str, Result]:
+    out: dict[str, Result] = {}
+    if path.exists():
+        for line in path.read_bytes().splitlines():
+            try:
+                r = msgspec.json.decode(line, type=Result)
+            except msgspec.DecodeError:
+                continue  # a torn last line: that result was never returned
+            out[r.delegation_id] = r
+    return out
 
 
 class _SpecialistActor:
@@ -111,6 +134,9 @@ class _SpecialistActor:
         record_placement(self.run_dir, role)
         self.model = make_model(config.models.for_role(role), role)
         _seek_model(self.model, self.run_dir, role)
+        self.saved = _read_cursor(self.run_dir, role).get("session_start")
+        self.log = _results_log(self.run_dir, role)
+        self.done = _stored_results(self.log)
         experiments = None
         run_id = read_manifest(self.run_dir).run_id
         if role == "experimentation":
@@ -118,14 +144,21 @@ class _SpecialistActor:
         tree = find_tree(run_id)  # the run's hypothesis tree (started by the driver)
         self.inner = Specialist(role, self.run_dir, config, self.model, experiments, tree)
 
+    def _mark(self) -> None:
+        """Persist where the model's next session starts (scripted/replay models only)."""
+        pos = getattr(self.model, "position", None)
+        if pos is not None and pos != self.saved:
+            _write_cursor(self.run_dir, self.role, {"session_start": pos})
+            self.saved = pos
+
     def handle(self, delegation: Delegation) -> Result:
-        stored = _result_file(self.run_dir, delegation.id)
-        if stored.exists():  # dispatched again after its caller died: same answer, no rerun
-            return msgspec.json.decode(stored.read_bytes(), type=Result)
-        _save_cursor(self.model, self.run_dir, self.role)
+        if delegation.id in self.done:  # dispatched again after its caller died: no rerun
+            return self.done[delegation.id]
+        self._mark()
         result = self.inner.handle(delegation)
-        _save_cursor(self.model, self.run_dir, self.role)
-        atomic_write_bytes(stored, msgspec.json.encode(result))
+        self._mark()
+        append_line(self.log, msgspec.json.encode(result))
+        self.done[delegation.id] = result
         return result
 
     def ping(self) -> str:
@@ -209,7 +242,7 @@ class ReplayCountingModel:
         replayed = self.inner.position < self.cursor.get("high_water", 0)
         reply: Completion = self.inner.complete(messages, tools, tool_choice, json_schema)
         self.cursor["high_water"] = max(self.cursor.get("high_water", 0), self.inner.position)
-        atomic_write_text(_cursor_file(self.run_dir, self.role), json.dumps(self.cursor))
+        _write_cursor(self.run_dir, self.role, self.cursor)
         return msgspec.structs.replace(reply, usage=Usage()) if replayed else reply
 
 
@@ -243,7 +276,7 @@ class _OrchestratorActor:
                 "session_start": int(getattr(model, "position", 0)),
                 "delegations_before": len(self._delegations()),
             }
-            atomic_write_text(_cursor_file(self.run_dir, "orchestrator"), json.dumps(cursor))
+            _write_cursor(self.run_dir, "orchestrator", cursor)
         self.cursor = cursor
         if hasattr(model, "seek"):
             model.seek(cursor["session_start"])
@@ -252,6 +285,8 @@ class _OrchestratorActor:
             self.model = model
         self._history: list[Delegation] = []
         self._results: dict[str, Result] = {}
+        self._stage: str | None = None
+        self._persisted = self._map_saved = 0.0
 
     def _delegations(self) -> list[Delegation]:
         return [e.delegation for e in self.journal.events() if isinstance(e, DelegationEvent)]
@@ -261,7 +296,13 @@ class _OrchestratorActor:
             self.specialists[role] = ray.get_actor(actor_name(self.run_id, role))
         return self.specialists[role]
 
-    def _persist(self, stage: str | None = None) -> None:
+    def _persist(self, stage: str | None = None, force: bool = True) -> None:
+        """Rewrite ``run.json``: always on a stage change, else at most once a second (spend
+        in it may lag the journal by that much; the journal is the record)."""
+        now = time.monotonic()
+        if not force and stage == self._stage and now - self._persisted < PERSIST_EVERY_S:
+            return
+        self._stage, self._persisted = stage, now
         m = read_manifest(self.run_dir)
         best = self.board.best()
         s = self.guard.spent
@@ -316,14 +357,16 @@ class _OrchestratorActor:
             return replay
         check_size(d)
         self.journal.delegation(d)
-        self._persist(stage=d.role)
+        self._persist(stage=d.role, force=False)
         result = self._call(d)
         check_size(result)
         self.journal.result(result)
         for p in result.delta:
             self.map.update(p.path)
         self._poll_board()
-        self.map.save()
+        if time.monotonic() - self._map_saved >= PERSIST_EVERY_S:  # derived: refresh rebuilds it
+            self.map.save()
+            self._map_saved = time.monotonic()
         return result
 
     def _poll_board(self) -> None:

@@ -1,8 +1,23 @@
 """``aiscientist resume RUN_DIR``: continue a run from its workspace.
 
-The config is the run's own (from ``run.json``) with new overrides on top (a larger budget,
-say). Delegations without a result are dispatched again; experiments with a ``result.json``
-are never rerun.
+Works after the driver was killed, after actors died, and after the whole cluster restarted,
+because everything a run knows is in the run directory:
+
+- **config**: the run's own (from ``run.json``) with new overrides on top (a larger budget);
+  spend so far comes from ``run.json``, so budgets keep counting across sessions.
+- **experiments**: the run's experiment pool is found by name and re-attached when it is
+  still alive (its running experiments are not restarted); otherwise a new pool re-queues
+  every experiment with a ``spec.json`` and no ``result.json``. A ``result.json`` is final:
+  that experiment never runs again.
+- **delegations**: pending ones (journaled, no result) are dispatched again first; a
+  specialist that already finished one returns its stored result instead of working again.
+  The orchestrator then re-drives its agent and its delegations are matched against the
+  journal, so completed ones are answered from the journal and never issued twice; one that
+  ended ``budget_exhausted`` (or failed) is issued anew. Every result in the journal has
+  exactly one delegation.
+- **model cursors**: scripted and replay models continue from the start of the interrupted
+  session (``agent/state/<role>.cursor.jsonl``); replayed orchestrator replies are not billed
+  again.
 """
 
 from __future__ import annotations

@@ -326,6 +326,8 @@ def register_free_model(model: str, context_window: int) -> None:
             model: {
                 "input_cost_per_token": 0.0,
                 "output_cost_per_token": 0.0,
+                "cache_creation_input_token_cost": 0.0,
+                "cache_read_input_token_cost": 0.0,
                 "litellm_provider": provider or "openai",
                 "mode": "chat",
                 "max_input_tokens": context_window,

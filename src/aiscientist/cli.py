@@ -126,7 +126,7 @@ def tree(run_dir: Path) -> None:
     except ImportError:
         _not_yet("tree")
     try:
-        console.print(tree_command(run_dir))
+        console.print(tree_command(run_dir), markup=False)  # "[verified]" is text, not a tag
     except AIScientistError as exc:
         _die(str(exc))
 

@@ -176,6 +176,7 @@ def test_tree_shows_the_experiment_as_champion_and_submission_is_its_output(
     )
     assert out.returncode == 0, out.stderr
     assert "Champion:" in out.stdout and "gradient boosting baseline" in out.stdout
+    assert "[verified] gradient boosting baseline" in out.stdout
     assert "*champion*" in out.stdout and "lesson:" in out.stdout
     assert (finished_run / "tree.html").is_file()
     (exp,) = (finished_run / "agent" / "experiments").glob("*/work/submission.csv")

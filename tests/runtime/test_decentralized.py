@@ -56,7 +56,22 @@ def _specs(run_dir: Path) -> list[tuple[Path, ExperimentSpec]]:
 
 
 @pytest.fixture(scope="module")
-def killed_run(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def own_ray() -> None:
+    """Reuse the session's Ray; else start a private one (address='local'), so a `ray start`
+    cluster another test left on this machine is never joined by accident."""
+    if not ray.is_initialized():
+        ray.init(
+            address="local",
+            num_cpus=4,
+            include_dashboard=False,
+            namespace="aiscientist-tests",
+            log_to_driver=False,
+            runtime_env={"env_vars": {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}},
+        )
+
+
+@pytest.fixture(scope="module")
+def killed_run(own_ray: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     cfg = load_config(
         overrides=[
             f"models.default=scripted:{SCRIPT}",
@@ -114,7 +129,8 @@ def test_run_completes_graded_with_the_champion_in_submission(
     assert all(h.state in ("verified", "refuted", "abandoned") for h in tree.hypotheses())
     assert len(tree.lessons()) >= 1
     authors = {h.author for h in tree.hypotheses()}
-    assert authors == {"peer-0", "peer-1", "peer-2"}
+    assert len(authors) >= 2 and authors <= {"peer-0", "peer-1", "peer-2"}  # the victim may
+    # have died before its first proposal
     assert not (run_dir / "journal" / "transcripts" / "orchestrator").exists()
 
 

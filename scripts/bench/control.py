@@ -43,7 +43,7 @@ from aiscientist.messages import (  # noqa: E402
 from aiscientist.runtime.cluster import actor_name, ensure_ray  # noqa: E402
 from aiscientist.runtime.driver import create_run, start_actors  # noqa: E402
 from aiscientist.runtime.experiments import PoolClient  # noqa: E402
-from aiscientist.workspace.atomic import atomic_write_bytes  # noqa: E402
+from aiscientist.workspace.atomic import append_line, atomic_write_bytes  # noqa: E402
 from aiscientist.workspace.map import WorkspaceMap  # noqa: E402
 
 OUT = Path("bench-results") / "control.json"
@@ -139,6 +139,15 @@ def main() -> None:
             client.submit(spec)
             if i >= 10:
                 subs.append(time.perf_counter() - t)
+        probe = run_dir / "agent" / "helper"
+        appends, rewrites = [], []
+        for _ in range(50):  # what one durable write costs on this disk, for scale
+            t = time.perf_counter()
+            append_line(probe / "probe.jsonl", b"{}")
+            appends.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            atomic_write_bytes(probe / "probe.json", b"{}")
+            rewrites.append(time.perf_counter() - t)
         experiments_now = len(list((run_dir / "agent" / "experiments").iterdir()))
         board = ray.get(orch.status_extra.remote())
         for a in actors:
@@ -149,6 +158,8 @@ def main() -> None:
         "delegation, specialist writes one file (incl. hop)": _stats(dels["comprehension"]),
         "hop (bench -> orchestrator, no-op)": _stats(hops),
         "experiment dispatch": _stats(subs),
+        "disk: fsynced append (journal line)": _stats(appends),
+        "disk: atomic rewrite (tmp, fsync, rename)": _stats(rewrites),
     }
     print(f"run with {args.existing} finished experiments (+{args.n + 10} submitted); "
           f"filled in {fill_s:.1f}s; {experiments_now} experiment dirs at the end")  # fmt: skip

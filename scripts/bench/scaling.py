@@ -8,8 +8,8 @@ the real path: ``RayExperimentService.submit`` -> Ray task with the spec's resou
 
     ideal = ceil(K / N) * duration;  efficiency = ideal / makespan
 
-Workers are warmed (one no-op experiment per node) before each measurement, so the numbers
-are steady-state dispatch, not Python worker start-up.
+Every node gets a warm worker (a no-op task pinned to it) before each measurement, so the
+numbers are steady-state dispatch, not Python worker start-up.
 
     .venv/bin/python scripts/bench/scaling.py [--k 16] [--duration 3] [--nodes 1 2 4 8]
 """
@@ -30,6 +30,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import ray  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy  # noqa: E402
 
 from aiscientist.config import SandboxConfig, load_config  # noqa: E402
 from aiscientist.messages import ExperimentSpec, Resources  # noqa: E402
@@ -52,10 +53,29 @@ def _specs(command: str, k: int, tag: str) -> list[ExperimentSpec]:
     ]
 
 
+@ray.remote(num_cpus=0)
+def _warm() -> str:
+    import aiscientist.runtime.experiments  # noqa: F401 - what an experiment task imports
+
+    return ray.get_runtime_context().get_node_id()
+
+
+def warm_every_node() -> None:
+    """Start (and import into) one worker per node, so no measured experiment pays for it."""
+    nodes = [n["NodeID"] for n in ray.nodes() if n["Alive"] and "slot" in n["Resources"]]
+    refs = [
+        _warm.options(
+            resources={"slot": 1.0},
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+        ).remote()
+        for node in nodes
+    ]
+    assert sorted(ray.get(refs)) == sorted(nodes)
+
+
 def measure(root: Path, n: int, k: int, duration: float) -> dict[str, float]:
     sandbox = SandboxConfig(kind="local")
-    warm = RayExperimentService(_run_dir(root, f"warm-{n}"), sandbox, max_concurrent=64)
-    warm.wait([warm.submit(s) for s in _specs("true", n, f"warm{n}")], timeout=300)
+    warm_every_node()
     svc = RayExperimentService(_run_dir(root, f"n{n}"), sandbox, max_concurrent=64)
     start = time.monotonic()
     ids = [svc.submit(s) for s in _specs(f"sleep {duration}", k, f"n{n}")]
@@ -64,6 +84,11 @@ def measure(root: Path, n: int, k: int, duration: float) -> dict[str, float]:
     assert len(results) == k and all(r.status == "ok" for r in results), results
     ideal = math.ceil(k / n) * duration
     nodes_used = len({r.node_id for r in results})
+    # per experiment: time in the executor around the sandboxed command (copy, sandbox setup,
+    # result write), and how long after submission the last one started
+    overhead = sum(r.finished_at - r.started_at - duration for r in results) / k
+    wall0 = time.time() - makespan
+    last_start = max(r.started_at for r in results) - wall0
     return {
         "nodes": n,
         "k": k,
@@ -72,6 +97,8 @@ def measure(root: Path, n: int, k: int, duration: float) -> dict[str, float]:
         "makespan_s": round(makespan, 2),
         "efficiency": round(ideal / makespan, 3),
         "nodes_used": nodes_used,
+        "executor_overhead_s": round(overhead, 3),
+        "last_start_s": round(last_start, 2),
     }
 
 
@@ -103,12 +130,16 @@ def main() -> None:
         ray.shutdown()
         cluster.shutdown()
     print()
-    print("| nodes | experiments | each (s) | ideal (s) | makespan (s) | efficiency | nodes used |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| nodes | experiments | each (s) | ideal (s) | makespan (s) | efficiency | nodes used "
+        "| executor overhead / exp (s) | last start (s) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['nodes']} | {r['k']} | {r['duration_s']:.0f} | {r['ideal_s']:.1f} | "
-            f"{r['makespan_s']:.2f} | {r['efficiency']:.0%} | {r['nodes_used']} |"
+            f"{r['makespan_s']:.2f} | {r['efficiency']:.0%} | {r['nodes_used']} | "
+            f"{r['executor_overhead_s']:.2f} | {r['last_start_s']:.2f} |"
         )
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(

@@ -222,3 +222,22 @@ def test_peer_writes_stay_in_its_own_area(run: Path) -> None:
     assert (run / area / "submission" / "train.py").read_text() == "z"
     assert not (run / "submission" / "train.py").read_text().startswith("z")
     assert not (run / "agent/peers/peer-1").exists()
+
+
+def test_lessons_cross_runs_through_the_opt_in_store(run: Path, tmp_path: Path) -> None:
+    from aiscientist.agents.tree_tools import import_lessons, lessons_block
+    from aiscientist.hypotheses.lessons import LessonStore
+
+    store = LessonStore(tmp_path / "lessons")
+    rec, first = recorder(run, lesson=["Variant 2 is a solid baseline; tune it next."])
+    rec.store, rec.family, rec.run_id = store, "tabular-cancer", run.name
+    hid, result = experiment(rec, run, score=2)
+    rec.record(result)
+    (stored,) = store.load("tabular-cancer")
+    assert stored.text.startswith("Variant 2") and stored.source == run.name
+
+    later = LocalTree(TreeStore(tmp_path / "later-run" / "tree").tree)
+    assert len(import_lessons(later, store, "tabular-cancer")) == 1
+    assert import_lessons(later, store, "tabular-cancer") == []  # once only
+    block = lessons_block(later, (task_tag("tabular-cancer"),))
+    assert "Variant 2 is a solid baseline" in block

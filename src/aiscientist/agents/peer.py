@@ -57,6 +57,7 @@ from aiscientist.agents.tree_tools import (
     TreeRecorder,
     adopt_champion,
     experiment_of,
+    lesson_store,
     lessons_block,
     task_tag,
 )
@@ -133,6 +134,9 @@ class Peer:
             tags=self.tags,
             lesson_model=self._model("lesson"),
             lease_s=self.lease_s,
+            store=lesson_store(config),
+            family=self.task_name,
+            run_id=self.run_dir.name,
         )
         wall = config.budget.wall_minutes
         self.guard = BudgetGuard(

@@ -20,7 +20,13 @@ from aiscientist.agents.experiments import ExperimentService
 from aiscientist.agents.loop import Agent
 from aiscientist.agents.prompts import render
 from aiscientist.agents.tools import Args, Tool, ToolSet
-from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, lessons_block, task_tag
+from aiscientist.agents.tree_tools import (
+    TreeClient,
+    TreeRecorder,
+    lesson_store,
+    lessons_block,
+    task_tag,
+)
 from aiscientist.agents.workspace_tools import (
     ToolContext,
     finish_tool,
@@ -151,6 +157,9 @@ class Specialist:
             tags=(task_tag(task_name),),
             lesson_model=self.lesson_model(),
             lease_s=self.config.limits.experiment_timeout_s + 600,
+            store=lesson_store(self.config),
+            family=task_name,
+            run_id=self.run_dir.name,
         )
 
     def _sub_model(self, role: str) -> Model | None:

@@ -25,11 +25,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import msgspec
 
 from aiscientist.agents.experiments import EXPERIMENTS_DIR, exp_dir
+from aiscientist.config import RunConfig
 from aiscientist.errors import AIScientistError, IllegalTransitionError, TreeError
 from aiscientist.hypotheses.champion import ChampionGate, GateDecision, offer
 from aiscientist.hypotheses.events import (
@@ -40,7 +42,12 @@ from aiscientist.hypotheses.events import (
     TerminalState,
     TreeNode,
 )
-from aiscientist.hypotheses.lessons import MAX_LESSON_CHARS, format_lessons, lesson_prompt
+from aiscientist.hypotheses.lessons import (
+    MAX_LESSON_CHARS,
+    LessonStore,
+    format_lessons,
+    lesson_prompt,
+)
 from aiscientist.hypotheses.lessons import relevant_lessons as _relevant
 from aiscientist.hypotheses.tree import DEFAULT_LEASE_S, TERMINAL, HypothesisTree
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Pointer
@@ -217,6 +224,11 @@ class TreeRecorder:
     tags: tuple[str, ...] = ()
     lesson_model: Model | None = None
     lease_s: float = DEFAULT_LEASE_S
+    store: LessonStore | None = None
+    """The opt-in lesson store shared by runs of a task family (``workspace.lessons_dir``)."""
+    family: str = ""
+    """The task family (the task name): the store file new lessons are appended to."""
+    run_id: str = ""
 
     def hypothesis_for(
         self, spec: ExperimentSpec, critic: str, note: str, parent: str = "", repeat: str = ""
@@ -318,10 +330,35 @@ class TreeRecorder:
         lid = "les-" + ev.exp_id.removeprefix("exp-")
         if _exists(self.tree, lid) is None:
             tags = tuple(dict.fromkeys([*hyp.tags, *self.tags]))
-            self.tree.add_lesson(
-                LessonNode(id=lid, text=text, evidence_ids=(ev.id,), tags=tags, hypothesis_id=hid)
+            lesson = LessonNode(
+                id=lid, text=text, evidence_ids=(ev.id,), tags=tags, hypothesis_id=hid
             )
+            self.tree.add_lesson(lesson)
+            if self.store is not None and self.family:
+                self.store.append(self.family, lesson, self.run_id)
         return text
+
+
+def lesson_store(config: RunConfig) -> LessonStore | None:
+    """The opt-in cross-run lesson store (``workspace.lessons_dir``), or None."""
+    d = config.workspace.lessons_dir
+    return None if not d else LessonStore(Path(d).expanduser())
+
+
+def import_lessons(tree: TreeClient, store: LessonStore, family: str) -> list[str]:
+    """Add the lessons other runs of ``family`` left in ``store`` to this run's tree (once
+    each; they keep their tags, so ``lessons_block`` finds them); returns the new ids."""
+    added = []
+    for ls in store.load(family):
+        lid = f"{ls.id}@store" if ls.id else ""
+        if not lid or _exists(tree, lid) is not None:
+            continue
+        source = f"store:{family}:{ls.source or 'unknown-run'}"
+        rec = LessonNode(
+            id=lid, text=ls.text, evidence_ids=ls.evidence_ids, tags=ls.tags, source=source
+        )
+        added.append(tree.add_lesson(rec))
+    return added
 
 
 def champion_experiment(tree: TreeClient) -> str | None:

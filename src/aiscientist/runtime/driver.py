@@ -174,7 +174,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         server = start_local_model(config)
         ensure_ray(config)
         say(f"ray up; starting actors for run {manifest.run_id}")
-        actors.append(start_tree(manifest.run_id, run_dir).handle)
+        actors.append(start_tree(manifest.run_id, run_dir, config).handle)
         if config.mode == "decentralized":  # peers share the tree; no orchestrator
             say(f"{config.peers} peers running")
             outcome = run_peers(manifest.run_id, run_dir, config, say, actors)

@@ -21,7 +21,7 @@ import msgspec
 import ray
 
 from aiscientist.agents.peer import Peer
-from aiscientist.agents.tree_tools import adopt_champion
+from aiscientist.agents.tree_tools import adopt_champion, import_lessons, lesson_store
 from aiscientist.config import RunConfig
 from aiscientist.errors import ClusterError
 from aiscientist.messages import Usage
@@ -37,9 +37,17 @@ from aiscientist.workspace.view import WorkspaceView
 TREE_ROLE = "tree"
 
 
-def start_tree(run_id: str, run_dir: Path) -> TreeActor:
-    """Start (or re-attach to) the run's tree actor; it rebuilds the tree from ``tree/``."""
-    return TreeActor.start(Path(run_dir) / "tree", name=actor_name(run_id, TREE_ROLE))
+def start_tree(run_id: str, run_dir: Path, config: RunConfig | None = None) -> TreeActor:
+    """Start (or re-attach to) the run's tree actor; it rebuilds the tree from ``tree/``.
+    With ``workspace.lessons_dir`` set, lessons earlier runs of the task left there are added
+    (once) so they reach this run's prompts."""
+    tree = TreeActor.start(Path(run_dir) / "tree", name=actor_name(run_id, TREE_ROLE))
+    store = None if config is None else lesson_store(config)
+    if store is not None:
+        imported = import_lessons(tree, store, read_manifest(Path(run_dir)).task.name)
+        if imported:
+            Journal(Path(run_dir)).decision("lessons", f"{len(imported)} from {store.root}")
+    return tree
 
 
 def find_tree(run_id: str) -> TreeActor | None:

@@ -128,6 +128,12 @@ def main() -> None:
                 result = ray.get(orch.dispatch.remote(delegation(role)))
                 xs.append(time.perf_counter() - t)
                 assert result.status == "ok", result
+        helper = ray.get_actor(actor_name(run_id, "helper"))
+        direct = []
+        for _ in range(args.n):  # the specialist's session alone, without the orchestrator
+            t = time.perf_counter()
+            ray.get(helper.handle.remote(delegation("helper")))
+            direct.append(time.perf_counter() - t)
         client = PoolClient(actor_name(run_id, "executor"))
         subs = []
         # a resource no node has: the experiments queue in Ray and never run, so only the
@@ -156,6 +162,7 @@ def main() -> None:
     rows = {
         "delegation, specialist finishes at once (incl. hop)": _stats(dels["helper"]),
         "delegation, specialist writes one file (incl. hop)": _stats(dels["comprehension"]),
+        "specialist session alone, finishes at once (incl. hop)": _stats(direct),
         "hop (bench -> orchestrator, no-op)": _stats(hops),
         "experiment dispatch": _stats(subs),
         "disk: fsynced append (journal line)": _stats(appends),

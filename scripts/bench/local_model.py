@@ -64,7 +64,7 @@ _FILLER = (
 )
 
 
-def agent_prompt(seed: int, rows: int = 38) -> list[ChatMessage]:
+def agent_prompt(seed: int, rows: int = 24) -> list[ChatMessage]:
     """An agent-like conversation of about 1,500 tokens whose first tokens depend on seed."""
     context = "".join(
         _FILLER.format(i=i, j=i + 7, r=((i * 37 + seed) % 100) / 100, k=80 + i % 19, d=3 + i % 5)
@@ -83,7 +83,7 @@ def agent_prompt(seed: int, rows: int = 38) -> list[ChatMessage]:
     ]
 
 
-def stream_rates(base_url: str, seed: int, max_tokens: int = 96) -> tuple[int, float, float]:
+def stream_rates(base_url: str, seed: int, max_tokens: int = 48) -> tuple[int, float, float]:
     """Prompt tokens, prompt tokens/s and generation tokens/s from one streamed request."""
     messages = [{"role": m.role, "content": m.content} for m in agent_prompt(seed)]
     messages.append({"role": "user", "content": "Now write a long paragraph about the data."})
@@ -164,7 +164,8 @@ def agent_steps(base_url: str, repeats: int) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="cold agent steps to time")
+    parser.add_argument("--repeats", type=int, default=2, help="cold agent steps to time")
+    parser.add_argument("--rate-runs", type=int, default=1, help="streamed rate requests")
     parser.add_argument("--out", default="bench-results/local_model.json")
     args = parser.parse_args()
 
@@ -176,7 +177,7 @@ def main() -> int:
         base_url = server.base_url
     startup_s = time.monotonic() - t
     try:
-        rates = [stream_rates(base_url, seed) for seed in range(2)]
+        rates = [stream_rates(base_url, seed) for seed in range(args.rate_runs)]
         steps = agent_steps(base_url, args.repeats)
     finally:
         if server is not None:
@@ -184,6 +185,7 @@ def main() -> int:
     result: dict[str, object] = {
         "model": MODEL_ALIAS,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "load_average_1m": os.getloadavg()[0],
         "server_startup_s": round(startup_s, 2) if server else None,
         "prompt_tokens": rates[-1][0],
         "prompt_tokens_per_s": statistics.mean(r[1] for r in rates),
@@ -201,7 +203,7 @@ def main() -> int:
         (f"warm agent step (s), {steps['warm_prompt_tokens']} tok", steps["warm_step_s"]),
         ("forced tool calls parsed", steps["tool_calls_parsed"]),
     ]
-    print(f"local model {MODEL_ALIAS} on {result['machine']}")
+    print(f"local model {MODEL_ALIAS} on {result['machine']}, load {os.getloadavg()[0]:.1f}")
     print(f"| {'metric':<44} | {'value':>10} |\n|{'-' * 46}|{'-' * 12}:|")
     for name, value in rows:
         shown = f"{value:.2f}" if isinstance(value, float) else str(value)

@@ -104,6 +104,7 @@ def test_tools_and_tool_choice_are_sent_in_openai_format(fake_openai: FakeOpenAI
     assert assistant["tool_calls"][0]["id"] == "c1"
     assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"cmd": "pwd"}
     assert sent["messages"][3]["role"] == "tool" and sent["messages"][3]["tool_call_id"] == "c1"
+    assert assistant["content"] == ""  # self-hosted templates need a string, not null
 
 
 def test_undecodable_tool_arguments_come_back_instead_of_crashing(

@@ -91,6 +91,15 @@ def test_real_local_server_makes_a_forced_tool_call_and_leaves_no_process() -> N
         assert isinstance(call.arguments.get("path"), str) and call.arguments["path"]
         assert isinstance(call.arguments.get("content"), str)
         assert reply.usage.prompt_tokens > 20 and reply.usage.cost_usd == 0.0
+        # A second step with the call and its result in the history (llama.cpp's template
+        # breaks on an assistant turn without content: this pins the fix).
+        history = [
+            ChatMessage(role="user", content="Create notes.txt containing the word hello."),
+            ChatMessage(role="assistant", tool_calls=(call,)),
+            ChatMessage(role="tool", content="written", tool_call_id=call.id, name="write_file"),
+        ]
+        again = model.complete(history, tools=[WRITE_FILE], tool_choice="write_file")
+        assert again.tool_calls and again.tool_calls[0].name == "write_file"
         # The JSON-action protocol: json_schema is enforced by the server's grammar.
         schema = {
             "type": "object",

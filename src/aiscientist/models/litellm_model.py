@@ -58,13 +58,20 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def to_openai_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
-    """Our messages in the OpenAI chat format."""
+def to_openai_messages(
+    messages: list[ChatMessage], empty_content: str | None = None
+) -> list[dict[str, Any]]:
+    """Our messages in the OpenAI chat format.
+
+    An assistant turn with tool calls and no text gets ``empty_content`` as its content:
+    ``None`` for hosted APIs, ``""`` for self-hosted servers, whose chat templates (llama.cpp's
+    among them) fail on a message without content.
+    """
     out: list[dict[str, Any]] = []
     for m in messages:
         msg: dict[str, Any] = {"role": m.role, "content": m.content}
         if m.tool_calls:
-            msg["content"] = m.content or None
+            msg["content"] = m.content or empty_content
             msg["tool_calls"] = [
                 {
                     "id": tc.id or f"call_{i}",
@@ -208,7 +215,7 @@ class LiteLLMModel:
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "messages": to_openai_messages(messages),
+            "messages": to_openai_messages(messages, "" if self.api_base else None),
             "timeout": self.timeout_s,
             # Retries are ours (counted, logged, classified): none below us.
             "num_retries": 0,

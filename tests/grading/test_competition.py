@@ -160,11 +160,11 @@ def test_grade_run_without_submission_is_invalid_not_an_error(cancer: Task, tmp_
 
 
 def test_read_manifest_errors_name_the_file(tmp_path: Path) -> None:
-    from aiscientist.errors import GradingError
+    from aiscientist.errors import UserError
 
-    with pytest.raises(GradingError, match="run.json does not exist"):
+    with pytest.raises(UserError, match="no run.json"):
         read_manifest(tmp_path)
     (tmp_path / "run.json").write_text("{")
-    with pytest.raises(GradingError, match="not valid JSON"):
+    with pytest.raises(UserError, match="run.json .* is corrupt"):
         read_manifest(tmp_path)
     shutil.rmtree(tmp_path)

@@ -133,8 +133,14 @@ class Agent:
             '{"thought": "...", "tool": "<tool name>", "arguments": {...}}. Tools:'
         ]
         for spec in self.tools.specs():
-            props = json.dumps(spec.parameters.get("properties", {}))
-            lines.append(f"- {spec.name}: {spec.description} Arguments: {props}")
+            required = set(spec.parameters.get("required", []))
+            args = []
+            for name, prop in spec.parameters.get("properties", {}).items():
+                kind = prop.get("type", "any")
+                opt = "" if name in required else ", optional"
+                args.append(f"{name} ({kind}{opt}): {prop.get('description', '')}".rstrip(": "))
+            lines.append(f"- {spec.name}: {spec.description}")
+            lines += [f"    {a}" for a in args]
         return "\n".join(lines)
 
     def _parse_json_action(self, content: str) -> list[ToolCall]:

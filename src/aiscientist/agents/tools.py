@@ -22,7 +22,7 @@ MAX_TOOL_OUTPUT = 6000
 class Args(BaseModel):
     """Base of tool argument models: unknown arguments are errors the model can fix."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class NoArgs(Args):

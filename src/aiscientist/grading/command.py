@@ -7,48 +7,20 @@ the private answers; ``replicate``: the rubric judge over ``submission/``), writ
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import msgspec
 
-from aiscientist.errors import GradingError
 from aiscientist.grading.competition import grade_competition
 from aiscientist.grading.judge import MapFn, judge_rubric
-from aiscientist.messages import RunManifest
 from aiscientist.models.base import Model
 from aiscientist.tasks import load_task, read_rubric
+from aiscientist.workspace.atomic import atomic_write_bytes
+from aiscientist.workspace.rundir import read_manifest
 
 GRADE_FILE = "grade.json"
 SummaryValue = str | float | int | bool | None | dict[str, float | int]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_manifest(run_dir: Path) -> RunManifest:
-    """``run.json`` of ``run_dir``; ``GradingError`` if it is missing or malformed."""
-    path = Path(run_dir) / "run.json"
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=RunManifest)
-    except FileNotFoundError:
-        raise GradingError(f"{path} does not exist; is {str(run_dir)!r} a run directory?") from None
-    except msgspec.ValidationError as exc:
-        raise GradingError(f"{path} is not a valid run manifest: {exc}") from exc
-    except msgspec.DecodeError as exc:
-        raise GradingError(f"{path} is not valid JSON: {exc}") from exc
 
 
 def _judge_model_spec(config: dict[str, object]) -> str:
@@ -116,7 +88,7 @@ def grade_run(
             judge_tokens=rgrade.usage.total_tokens,
             judge_cost_usd=rgrade.usage.cost_usd,
         )
-    _atomic_write(
+    atomic_write_bytes(
         run_dir / GRADE_FILE, msgspec.json.format(msgspec.json.encode(record), indent=2) + b"\n"
     )
     return summary

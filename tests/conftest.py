@@ -23,6 +23,7 @@ def ray_local() -> Iterator[None]:
 
     if not ray.is_initialized():
         ray.init(
+            address="local",  # never join a `ray start` cluster another test left behind
             num_cpus=4,
             include_dashboard=False,
             namespace="aiscientist-tests",

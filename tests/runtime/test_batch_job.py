@@ -45,6 +45,9 @@ class Head:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+        env["RAY_TMPDIR"] = (
+            self.temp
+        )  # its address file stays here: no one else's ray.init finds it
         env.update(extra)
         return env
 

@@ -26,6 +26,8 @@ from runtime_harness import (
     wait_for,
 )
 
+from aiscientist.runtime.resume import resume_run
+
 pytestmark = pytest.mark.slow
 
 RUN_ARGS = ["--model", f"scripted:{FAST_TEAM}", "--set", "sandbox.kind=local"]
@@ -44,18 +46,11 @@ KILL_POINTS: dict[str, Callable[[Path], bool]] = {
 }
 
 
-def _resume(run_dir: Path, *sets: str) -> subprocess.CompletedProcess[str]:
-    extra = [x for s in sets for x in ("--set", s)]
-    out = subprocess.run(
-        cli("resume", str(run_dir), *extra),
-        cwd=REPO,
-        env=cli_env(ray_tmpdir()),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out
+def _resume(run_dir: Path, *sets: str) -> None:
+    """What `aiscientist resume RUN_DIR --set ...` does, on the session's Ray (a fresh Ray:
+    the one the killed driver embedded is gone)."""
+    m = resume_run(run_dir, None, list(sets))
+    assert m.status == "finished", m.note
 
 
 def _assert_exactly_once(run_dir: Path) -> None:
@@ -67,7 +62,9 @@ def _assert_exactly_once(run_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_resume_after_sigkill_completes_without_redoing_work(tmp_path: Path, point: str) -> None:
+def test_resume_after_sigkill_completes_without_redoing_work(
+    ray_local: None, tmp_path: Path, point: str
+) -> None:
     root = tmp_path / "runs"
     ray_tmp = ray_tmpdir()
     log = tmp_path / "run.log"
@@ -113,7 +110,7 @@ def test_resume_after_sigkill_completes_without_redoing_work(tmp_path: Path, poi
     assert roles_after["comprehension"] == 1 and roles_after["experimentation"] == 1
 
 
-def test_budget_exhausted_run_resumes_with_a_larger_budget(tmp_path: Path) -> None:
+def test_budget_exhausted_run_resumes_with_a_larger_budget(ray_local: None, tmp_path: Path) -> None:
     root = tmp_path / "runs"
     out = subprocess.run(
         cli(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -94,6 +95,7 @@ def _stop_head(temp: str) -> None:
         deadline = time.monotonic() + 10
         while _head_pids(temp) and time.monotonic() < deadline:
             time.sleep(0.2)
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_batch_submitted_as_a_ray_job_runs_both_tasks(head: Head, tmp_path: Path) -> None:

@@ -38,6 +38,12 @@ READERS: dict[str, tuple[str, str]] = {
         "paper_analysis/summary.md, paper_analysis/targets.json and paper_analysis/ambiguities.md",
     ),
 }
+READER_REQUIRED: dict[str, tuple[str, ...]] = {
+    name: ("paper_analysis/summary.md",) if name == "synthesis" else (out,)
+    for name, (_job, out) in READERS.items()
+}
+"""The file each reader must have written before its finish is accepted."""
+
 PHASES: tuple[tuple[str, ...], ...] = (
     ("structure",),
     ("algorithm", "experiments", "baseline"),
@@ -85,14 +91,14 @@ def run_readers(
 
 
 def reader_agent(
-    tools: Callable[[], ToolSet], budget: Budget, max_steps: int, **kw: object
+    tools: Callable[[str], ToolSet], budget: Budget, max_steps: int, **kw: object
 ) -> AgentFactory:
     """A factory of reader agents sharing the session's tools and budget."""
 
     def make(name: str, model: Model, system: str, instruction: str) -> Agent:
         return Agent(
             model=model,
-            tools=tools(),
+            tools=tools(name),
             system=system,
             task=instruction,
             guard=BudgetGuard(budget),

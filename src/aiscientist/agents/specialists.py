@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.comprehension import reader_agent, run_readers
+from aiscientist.agents.comprehension import READER_REQUIRED, reader_agent, run_readers
 from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
 from aiscientist.agents.experiments import ExperimentService
 from aiscientist.agents.loop import Agent
@@ -42,6 +42,12 @@ from aiscientist.models.base import ChatMessage, Completion, Model
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
+
+REQUIRED_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "comprehension": ("paper_analysis/summary.md",),
+    "prioritization": ("agent/prioritized_tasks.md",),
+}
+"""Files a role's session must have written before its finish is accepted."""
 
 SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": "agent/exp_log.md"}
 
@@ -88,8 +94,10 @@ def role_tools(
     tree: TreeClient | None = None,
     recorder: TreeRecorder | None = None,
     critique: str = "",
+    required: tuple[str, ...] | None = None,
 ) -> ToolSet:
-    """The tools of ``role`` (``tree``/``recorder``: the run's hypothesis tree, if any)."""
+    """The tools of ``role`` (``tree``/``recorder``: the run's hypothesis tree, if any;
+    ``required``: files the session must write before finishing, default by role)."""
     ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
     tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
     if ctx.home:
@@ -106,7 +114,8 @@ def role_tools(
             return "noted"
 
         tools.append(Tool("note", f"Append a note to {log}.", NoteArgs, note))
-    tools.append(finish_tool())
+    needed = REQUIRED_OUTPUTS.get(role, ()) if required is None else required
+    tools.append(finish_tool(view, needed))
     return ToolSet(tools)
 
 
@@ -191,7 +200,9 @@ class Specialist:
             outcome = run_readers(
                 self._sub_model,
                 reader_agent(
-                    lambda: role_tools(self.role, view, self.config, None),
+                    lambda name: role_tools(
+                        self.role, view, self.config, None, required=READER_REQUIRED[name]
+                    ),
                     delegation.budget,
                     max_steps,
                     **common,

@@ -174,10 +174,16 @@ def shell_tool(ctx: ToolContext) -> Tool:
     )
 
 
-def finish_tool() -> Tool:
-    """finish: end the session with a summary."""
+def finish_tool(view: WorkspaceView | None = None, required: tuple[str, ...] = ()) -> Tool:
+    """finish: end the session with a summary, refused until the ``required`` files exist."""
 
     def finish(a: FinishArgs) -> str:
+        missing = [r for r in required if view is not None and not view.exists(r)]
+        if missing:
+            raise ToolError(
+                f"cannot finish yet: {', '.join(missing)} not written; write it with "
+                "write_file, then call finish"
+            )
         raise Finished(a.summary)
 
     return Tool("finish", "End this session with a short summary.", FinishArgs, finish)

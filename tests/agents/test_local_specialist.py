@@ -56,7 +56,7 @@ def test_prioritization_session_on_the_local_model_writes_its_file(tmp_path: Pat
                     "Write agent/prioritized_tasks.md: a markdown list of four work items for "
                     "this task labelled P0, P1, P2 and P3. Then call finish."
                 ),
-                budget=Budget(steps=6, wall_seconds=900),
+                budget=Budget(steps=8, wall_seconds=900),
             )
         )
     assert _gone(pid), "the local model server outlived its context manager"

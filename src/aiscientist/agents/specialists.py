@@ -196,7 +196,8 @@ class Specialist:
         }
         max_steps = delegation.budget.steps or self.config.limits.specialist_steps
         outcome = None
-        if self.role == "comprehension":
+        # Tier-2 readers for capable models; a small local model (JSON protocol) reads alone.
+        if self.role == "comprehension" and common["protocol"] == "native":
             outcome = run_readers(
                 self._sub_model,
                 reader_agent(

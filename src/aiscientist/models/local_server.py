@@ -139,7 +139,9 @@ _LAUNCHER = """
 import ctypes, os, runpy, signal, sys
 parent = int(os.environ.pop("AISCIENTIST_PARENT_PID", "0"))
 if parent:
-    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    # SIGKILL, not SIGTERM: uvicorn waits for in-flight generations on TERM, and the client
+    # that asked for them is gone.
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         sys.exit(0)
 sys.argv = ["llama_cpp.server", *sys.argv[1:]]

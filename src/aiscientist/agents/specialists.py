@@ -81,7 +81,8 @@ def transcript_sink(view: WorkspaceView, role: str, session: str) -> object:
     path = f"journal/transcripts/{role}/{session}.jsonl"
 
     def sink(message: ChatMessage) -> None:
-        view.append_record(path, msgspec.json.encode(message))
+        # a transcript is diagnostic: flushed per message, not fsynced (the journal is)
+        view.append_record(path, msgspec.json.encode(message), sync=False)
 
     return sink
 

@@ -36,15 +36,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def append_line(path: Path, line: bytes) -> None:
-    """Append one newline-terminated record and fsync it (single writer per file)."""
+def append_line(path: Path, line: bytes, sync: bool = True) -> None:
+    """Append one newline-terminated record (single writer per file); ``sync`` fsyncs it,
+    off for diagnostic logs whose loss in a machine crash costs nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not line.endswith(b"\n"):
         line += b"\n"
     with open(path, "ab") as fh:
         fh.write(line)
         fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            os.fsync(fh.fileno())
 
 
 def sha256_file(path: Path) -> str:

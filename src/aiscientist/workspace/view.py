@@ -96,10 +96,10 @@ class WorkspaceView:
         atomic_write_bytes(target, data)
         return self._touched(target, summary)
 
-    def append_record(self, rel: str | Path, line: bytes) -> Pointer:
-        """Append one JSON line to a log this role alone writes."""
+    def append_record(self, rel: str | Path, line: bytes, sync: bool = True) -> Pointer:
+        """Append one JSON line to a log this role alone writes (``sync``: fsync it)."""
         target = self.writable_path(rel)
-        append_line(target, line)
+        append_line(target, line, sync)
         return self._touched(target, None)
 
     def begin_section(self, rel: str | Path, title: str) -> Pointer:

@@ -67,6 +67,7 @@ def bwrap_argv(
     # Parents before children (by target depth), so a mount inside the workdir lands on
     # top of it and a workdir inside a read-only mount stays writable, even under /tmp.
     binds: list[tuple[Path, Path, bool]] = [(workdir, workdir, False)]
+    binds += [(p, p, True) for p in interpreter_paths()]
     for m in mounts:
         src = Path(m.source).resolve()
         if not src.exists():
@@ -82,6 +83,29 @@ def bwrap_argv(
             out += ["--ro-bind", "/dev/null", str(p)]
     out += ["--chdir", str(workdir), "--"]
     return out + argv
+
+
+_PRIVATE_DIRS = (Path("/tmp"), Path("/dev/shm"))
+
+
+def interpreter_paths() -> list[Path]:
+    """What the project's own Python needs that the sandbox's private ``/tmp`` would hide: the
+    interpreter's prefixes and every import path (a venv or an editable checkout under /tmp,
+    as in a CI clone). Bound read-only so ``python`` inside is the project's interpreter."""
+    import sys
+
+    candidates = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent}
+    candidates.update(Path(p) for p in sys.path if p)
+    out: list[Path] = []
+    for c in sorted(candidates):
+        try:
+            path = c.resolve()
+        except OSError:
+            continue
+        if path.is_dir() and any(path.is_relative_to(d) for d in _PRIVATE_DIRS):
+            if not any(path.is_relative_to(o) for o in out):
+                out.append(path)
+    return out
 
 
 def _target(workdir: Path, target: Path) -> Path:

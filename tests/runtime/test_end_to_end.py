@@ -121,7 +121,7 @@ def test_cross_region_write_by_a_model_was_refused(finished_run: Path) -> None:
 def test_implementation_shell_ran_in_the_sandbox(finished_run: Path) -> None:
     lines = [
         json.loads(line)
-        for p in (finished_run / "journal/transcripts/implementation").glob("*.jsonl")
+        for p in sorted((finished_run / "journal/transcripts/implementation").glob("*.jsonl"))
         for line in p.read_text().splitlines()
     ]
     shell_out = [m["content"] for m in lines if m["role"] == "tool" and m["name"] == "shell"]

@@ -195,9 +195,9 @@ def doctor() -> None:
     """Check Ray, sandbox backends, model configuration and disk."""
     rows: list[tuple[str, str]] = [("python", sys.version.split()[0])]
     try:
-        import ray
+        from aiscientist.runtime.cluster import ray_version
 
-        rows.append(("ray", ray.__version__))
+        rows.append(("ray", ray_version()))
     except ImportError as exc:
         rows.append(("ray", f"MISSING: {exc}"))
     rows.append(("bubblewrap", shutil.which("bwrap") or "missing (local sandbox without bwrap)"))

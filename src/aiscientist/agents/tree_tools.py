@@ -1,7 +1,8 @@
 """The hypothesis tree as seen by agents: a client protocol, experiment records, lessons.
 
 ``TreeClient`` is what agents call; the runtime passes its ``TreeActor`` handle (agents never
-import ray) and tests may pass ``LocalTree`` (the same methods over an in-process tree).
+touch Ray themselves) and tests may pass ``LocalTree`` (the same methods over an in-process
+tree).
 
 ``TreeRecorder`` turns experiments into tree records, for the hierarchical team and for peers:
 

@@ -61,3 +61,8 @@ def actor_name(run_id: str, role: str) -> str:
 def fetch(ref: Any, timeout: float | None = None) -> Any:
     """``ray.get`` for one reference, untyped (Ray's stubs do not know actor returns)."""
     return ray.get(ref, timeout=timeout)
+
+
+def ray_version() -> str:
+    """The installed Ray's version (for ``aiscientist doctor``)."""
+    return str(ray.__version__)

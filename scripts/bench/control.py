@@ -82,7 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="control-") as tmp:
         script = Path(tmp) / "team.yaml"
-        write = {"path": "paper_analysis/n.md", "content": "x"}
+        write = {"path": "paper_analysis/summary.md", "content": "x"}  # its required file
         step = [
             {"tool_calls": [{"name": "write_file", "arguments": write}]},
             {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]},

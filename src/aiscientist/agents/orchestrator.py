@@ -176,8 +176,8 @@ class Orchestrator:
             guard=self.guard,
             max_steps=max_steps or self.config.limits.orchestrator_steps,
             protocol=self.config.models.protocol_for("orchestrator"),
-            on_usage=usage_sink(self.view, "orchestrator"),  # type: ignore[arg-type]
-            on_message=transcript_sink(self.view, "orchestrator", "session"),  # type: ignore[arg-type]
+            on_usage=usage_sink(self.view, "orchestrator"),
+            on_message=transcript_sink(self.view, "orchestrator", "session"),
             status_line=self.status_line,
             context_tokens=self.config.limits.orchestrator_context_tokens,
         )

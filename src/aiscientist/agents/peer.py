@@ -290,7 +290,7 @@ class Peer:
         log = transcript_sink(self.view, self.name, f"{kind}-{key}")
 
         def on_message(m: ChatMessage) -> None:
-            log(m)  # type: ignore[operator]
+            log(m)
             if hook is not None:
                 hook()  # renews the lease while a work session runs
 
@@ -309,7 +309,7 @@ class Peer:
             guard=self.guard,
             max_steps=self.config.limits.specialist_steps,
             protocol=self.config.models.protocol_for("peer"),
-            on_usage=usage_sink(self.view, self.name),  # type: ignore[arg-type]
+            on_usage=usage_sink(self.view, self.name),
             on_message=on_message,
         )
         outcome = agent.run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -17,7 +18,7 @@ from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.comprehension import READER_REQUIRED, reader_agent, run_readers
 from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
 from aiscientist.agents.experiments import ExperimentService
-from aiscientist.agents.loop import Agent
+from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render
 from aiscientist.agents.tools import Args, Tool, ToolSet
 from aiscientist.agents.tree_tools import (
@@ -57,7 +58,7 @@ class NoteArgs(Args):
     """A note for the log of this session (results, decisions, next steps)."""
 
 
-def usage_sink(view: WorkspaceView, role: str) -> object:
+def usage_sink(view: WorkspaceView, role: str) -> UsageSink:
     """Append one line per model call to ``journal/usage/<role>.jsonl``."""
 
     def sink(reply: Completion, latency: float) -> None:
@@ -76,7 +77,7 @@ def usage_sink(view: WorkspaceView, role: str) -> object:
     return sink
 
 
-def transcript_sink(view: WorkspaceView, role: str, session: str) -> object:
+def transcript_sink(view: WorkspaceView, role: str, session: str) -> Callable[[ChatMessage], None]:
     """Append every message of a session to ``journal/transcripts/<role>/<session>.jsonl``."""
     path = f"journal/transcripts/{role}/{session}.jsonl"
 

@@ -103,6 +103,8 @@ def phase_node_loss(cluster: Cluster, root: Path) -> dict[str, object]:
     report["attempts"] = {d.name: attempts(run_dir, d.name) for d in exp_root.glob("exp-*")}
     report["placements"] = placements(run_dir)
     report["run_json"] = json.loads((run_dir / "run.json").read_text())
+    events = (run_dir / "journal" / "events.jsonl").read_text().splitlines()
+    report["journal"] = [e for e in map(json.loads, events) if e.get("type") != "usage"]
     return report
 
 

@@ -57,7 +57,8 @@ def test_run_survives_losing_a_node_mid_experiment(report: dict[str, Any]) -> No
     assert loss["run_json"]["status"] == "finished" and loss["run_json"]["score"] is not None
     # every experiment finished ok, none on the lost node; the lost one was re-queued
     results = loss["results"]
-    assert len(results) == 3 and all(r["status"] == "ok" for r in results.values())
+    why = json.dumps({"attempts": loss["attempts"], "journal": loss["journal"]}, indent=1)
+    assert len(results) == 3 and all(r["status"] == "ok" for r in results.values()), why
     assert all(r["node_id"] != victim for r in results.values())
     lost = [e for e, node in loss["running_before"].items() if node == victim]
     assert lost and all(len(loss["attempts"][e]) >= 2 for e in lost)

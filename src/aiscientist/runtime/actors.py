@@ -47,7 +47,7 @@ from aiscientist.messages import (
 )
 from aiscientist.models.base import ChatMessage, Completion, ToolSpec
 from aiscientist.models.registry import make_model
-from aiscientist.runtime.cluster import actor_name, fetch
+from aiscientist.runtime.cluster import UNAVAILABLE, actor_name, call_restartable, fetch
 from aiscientist.runtime.experiments import PoolClient
 from aiscientist.runtime.peers import find_tree
 from aiscientist.tasks import Task, load_task
@@ -57,6 +57,8 @@ from aiscientist.workspace.map import WorkspaceMap
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 
 ACTOR_RESTARTS = 3
+SPECIALIST_PATIENCE_S = 120.0
+"""How long a delegation waits for a specialist actor that Ray is restarting."""
 PERSIST_EVERY_S = 1.0
 """Most often ``run.json`` (same stage) and the map are rewritten while delegations flow."""
 _UNAVAILABLE = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
@@ -322,20 +324,20 @@ class _OrchestratorActor:
         )
 
     def _call(self, d: Delegation) -> Result:
-        last: Exception | None = None
-        for attempt in range(ACTOR_RESTARTS + 1):  # retry while a restarted actor comes back
-            try:
-                actor = self._specialist(d.role, fresh=attempt > 0)
-                result: Result = fetch(actor.handle.remote(d))
-                return result
-            except (*_UNAVAILABLE, ValueError) as exc:
-                last = exc
-        return Result(
-            delegation_id=d.id,
-            role=d.role,
-            status="failed",
-            summary=Summary(f"specialist {d.role!r} unreachable: {last}"[:1000]),
-        )
+        def once(attempt: int) -> Result:  # retried while a restarted actor comes back
+            actor = self._specialist(d.role, fresh=attempt > 0)
+            result: Result = fetch(actor.handle.remote(d))
+            return result
+
+        try:
+            return call_restartable(once, SPECIALIST_PATIENCE_S)
+        except UNAVAILABLE as last:
+            return Result(
+                delegation_id=d.id,
+                role=d.role,
+                status="failed",
+                summary=Summary(f"specialist {d.role!r} unreachable: {last}"[:1000]),
+            )
 
     def _replayed(self, d: Delegation) -> Result | None:
         """The journaled result of the delegation ``d`` repeats, if it finished ok."""

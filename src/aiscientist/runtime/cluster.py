@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import ray
 
@@ -66,3 +68,27 @@ def fetch(ref: Any, timeout: float | None = None) -> Any:
 def ray_version() -> str:
     """The installed Ray's version (for ``aiscientist doctor``)."""
     return str(ray.__version__)
+
+
+UNAVAILABLE = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError, ValueError)
+"""An actor that died, is restarting, or is not registered (yet): ``ValueError`` is what
+``ray.get_actor`` raises for a name not registered."""
+
+T = TypeVar("T")
+
+
+def call_restartable(call: Callable[[int], T], patience_s: float = 120.0) -> T:
+    """``call(attempt)`` until it does not raise ``UNAVAILABLE`` or ``patience_s`` have passed
+    (then the last error is raised). Backs off 0.2 s doubling to 5 s between attempts: a node
+    loss takes Ray seconds to notice and a restarted actor seconds to come back, so a fixed
+    small number of quick tries gives up while the actor is still on its way."""
+    deadline = time.monotonic() + patience_s
+    attempt = 0
+    while True:
+        try:
+            return call(attempt)
+        except UNAVAILABLE:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(min(5.0, 0.2 * 2**attempt, max(0.0, deadline - time.monotonic())))
+            attempt += 1

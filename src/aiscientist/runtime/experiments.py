@@ -43,6 +43,7 @@ from aiscientist.agents.experiments import (
 from aiscientist.config import SandboxConfig
 from aiscientist.errors import ClusterError
 from aiscientist.messages import ExperimentResult, ExperimentSpec
+from aiscientist.runtime.cluster import UNAVAILABLE, call_restartable
 from aiscientist.workspace.atomic import atomic_write_text
 
 MAX_ATTEMPTS = 3
@@ -259,31 +260,30 @@ class RayExperimentService:
 ExperimentPool = ray.remote(RayExperimentService)
 """The per-run pool actor (detached, threaded) that owns the experiment tasks."""
 
-_UNAVAILABLE = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
-
 
 class PoolClient:
     """The ``ExperimentService`` an experimentation session uses: calls the run's pool actor,
-    retrying while a restarted pool comes back."""
+    retrying (for up to ``patience_s``) while a restarted pool comes back."""
 
-    def __init__(self, pool_name: str, namespace: str | None = None, tries: int = 5) -> None:
+    def __init__(
+        self, pool_name: str, namespace: str | None = None, patience_s: float = 120.0
+    ) -> None:
         self.pool_name = pool_name
         self.namespace = namespace
-        self.tries = tries
+        self.patience_s = patience_s
 
     def _call(self, method: str, *args: object) -> Any:
-        last: Exception | None = None
-        for attempt in range(self.tries):
-            try:
-                pool = ray.get_actor(self.pool_name, namespace=self.namespace)
-                return ray.get(getattr(pool, method).remote(*args))
-            except (*_UNAVAILABLE, ValueError) as exc:  # ValueError: not registered (yet)
-                last = exc
-                time.sleep(min(5.0, 0.5 * 2**attempt))
-        raise ClusterError(
-            f"experiment pool {self.pool_name!r} unreachable after {self.tries} tries: {last}; "
-            "resume the run to start a new pool"
-        )
+        def once(_attempt: int) -> Any:
+            pool = ray.get_actor(self.pool_name, namespace=self.namespace)
+            return ray.get(getattr(pool, method).remote(*args))
+
+        try:
+            return call_restartable(once, self.patience_s)
+        except UNAVAILABLE as exc:
+            raise ClusterError(
+                f"experiment pool {self.pool_name!r} unreachable for {self.patience_s:.0f}s: "
+                f"{exc}; resume the run to start a new pool"
+            ) from exc
 
     def submit(self, spec: ExperimentSpec) -> str:
         exp_id: str = self._call("submit", spec)

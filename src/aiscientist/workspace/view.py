@@ -16,7 +16,7 @@ from aiscientist.workspace.atomic import (
     sha256_file,
 )
 from aiscientist.workspace.paths import relative_posix, resolve_inside
-from aiscientist.workspace.regions import owners, region_of
+from aiscientist.workspace.regions import REGIONS, owners, region_of
 
 OnWrite = Callable[[str, str, str | None], None]
 """Called after each write with (relative path, role, one-line summary or None)."""
@@ -72,6 +72,12 @@ class WorkspaceView:
         return out
 
     # ---- writing ----
+    def own_regions(self) -> tuple[str, ...]:
+        """The regions this role may write (agents' transcripts and usage excluded)."""
+        return tuple(
+            r for r, roles in REGIONS.items() if self.role in roles and not r.startswith("journal/")
+        )
+
     def can_write(self, rel: str) -> bool:
         return self.role in owners(rel)
 
@@ -83,7 +89,8 @@ class WorkspaceView:
             region = region_of(rel_posix) or "(no region)"
             raise RegionPermissionError(
                 f"role {self.role!r} may not write {rel_posix!r}: region {region!r} belongs to "
-                f"{sorted(owners(rel_posix)) or 'nobody'}; write inside your own regions"
+                f"{sorted(owners(rel_posix)) or 'nobody'}; write inside your own regions: "
+                + ", ".join(self.own_regions())
             )
         return target
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.loop import Agent
-from aiscientist.agents.tools import ToolSet
+from aiscientist.agents.loop import Agent, action_schema
+from aiscientist.agents.tools import Todo, ToolSet
 from aiscientist.agents.workspace_tools import ToolContext, finish_tool, read_tools, write_tools
 from aiscientist.config import SandboxConfig
 from aiscientist.messages import Budget
-from aiscientist.models.base import Completion
+from aiscientist.models.base import Completion, ToolCall
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.workspace import WorkspaceView
 
@@ -148,3 +148,104 @@ def test_usage_is_summed_over_steps(run_dir: Path) -> None:
     out = a.run()
     assert out.usage.calls == 2 and out.usage.prompt_tokens > 0
     assert json.loads(json.dumps(out.usage.prompt_tokens)) == out.usage.prompt_tokens
+
+
+def offered(schema: dict[str, object] | None) -> list[str]:
+    """Tool names a JSON action schema allows."""
+    assert schema is not None
+    return [v["properties"]["tool"]["const"] for v in schema["anyOf"]]  # type: ignore[index]
+
+
+def json_agent(run_dir: Path, replies: list[object], required: tuple[str, ...]) -> Agent:
+    ctx = ToolContext(view=WorkspaceView(run_dir, "comprehension"), sandbox=SandboxConfig())
+    tools = ToolSet([*read_tools(ctx), *write_tools(ctx), finish_tool(ctx.view, required)])
+    return Agent(
+        model=ScriptedModel(replies),
+        tools=tools,
+        system="You analyse tasks.",
+        task="Write paper_analysis/summary.md",
+        guard=BudgetGuard(Budget()),
+        protocol="json",
+    )
+
+
+def test_json_protocol_withholds_finish_until_required_files_exist(run_dir: Path) -> None:
+    a = json_agent(
+        run_dir,
+        [
+            '{"tool": "read_file", "arguments": {"path": "task/description.md"}}',
+            '{"tool": "write_file", "arguments": {"path": "paper_analysis/summary.md", '
+            '"content": "y from x"}}',
+            '{"tool": "finish", "arguments": {"summary": "analysed"}}',
+        ],
+        ("paper_analysis/summary.md",),
+    )
+    out = a.run()
+    schemas = a.model.schemas  # type: ignore[attr-defined]
+    assert "finish" not in offered(schemas[0]) and "write_file" in offered(schemas[0])
+    assert "finish" in offered(schemas[2])  # the file exists now
+    tool_msgs = [m.content for m in a.messages if m.role == "tool"]
+    assert tool_msgs[0].endswith("[Before you can finish: write paper_analysis/summary.md.]")
+    assert out.status == "ok" and out.summary == "analysed"
+
+
+def test_a_stalled_json_session_is_narrowed_to_the_missing_write(run_dir: Path) -> None:
+    reads = [
+        f'{{"tool": "read_file", "arguments": {{"path": "task/{name}.md"}}}}'
+        for name in ("description", "structure", "algorithm", "baseline")
+    ]
+    a = json_agent(
+        run_dir,
+        [
+            *reads,
+            '{"tool": "write_file", "arguments": {"path": "paper_analysis/summary.md", '
+            '"content": "forced"}}',
+            '{"tool": "finish", "arguments": {"summary": "done"}}',
+        ],
+        ("paper_analysis/summary.md",),
+    )
+    assert a.run().status == "ok"
+    schemas = a.model.schemas  # type: ignore[attr-defined]
+    assert all(len(offered(s)) > 1 for s in schemas[:3])  # free choice (finish withheld)
+    forced = schemas[3]
+    assert offered(forced) == ["write_file"]
+    path = forced["anyOf"][0]["properties"]["arguments"]["properties"]["path"]  # type: ignore[index]
+    assert path == {"const": "paper_analysis/summary.md"}
+    assert len(offered(schemas[5])) > 1  # progress made: free again
+
+
+def test_the_same_read_twice_in_a_row_is_refused(run_dir: Path) -> None:
+    a = agent(
+        run_dir,
+        [
+            call("read_map"),
+            call("read_map"),
+            call("read_file", path="task/description.md"),
+            call("finish", summary="done"),
+        ],
+    )
+    a.run()
+    tool_msgs = [m.content for m in a.messages if m.role == "tool"]
+    assert tool_msgs[1].startswith("ERROR: you just called read_map with these same arguments")
+    assert tool_msgs[2].startswith("# Predict y")
+
+
+def test_preloaded_reads_appear_as_the_models_own_calls(run_dir: Path) -> None:
+    a = agent(run_dir, ['{"tool": "finish", "arguments": {"summary": "done"}}'], protocol="json")
+    a.preload([ToolCall("read_file", {"path": "task/description.md", "limit": 50})])
+    assert a.messages[2].role == "assistant" and json.loads(a.messages[2].content) == {
+        "tool": "read_file",
+        "arguments": {"path": "task/description.md", "limit": 50},
+    }
+    assert a.messages[3].role == "tool" and a.messages[3].content.startswith("# Predict y")
+    assert a.run().steps == 1  # preloading cost no model step
+
+
+def test_action_schemas_compile_to_llama_cpp_grammars(run_dir: Path) -> None:
+    grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    ctx = ToolContext(view=WorkspaceView(run_dir, "implementation"), sandbox=SandboxConfig())
+    tools = ToolSet([*read_tools(ctx), *write_tools(ctx), finish_tool()])
+    forced = Todo("write x", "write_file", {"path": "submission/train.py"})
+    for schema in (action_schema(tools), action_schema(tools, forced=forced)):
+        # from_json_schema raises on a schema it cannot turn into a grammar
+        assert grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)

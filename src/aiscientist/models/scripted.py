@@ -82,6 +82,8 @@ class ScriptedModel:
         self._cursor = 0
         self._window = window
         self._script = script or {}
+        self.schemas: list[dict[str, Any] | None] = []
+        """The ``json_schema`` of every request, in order: what the model was allowed to say."""
 
     @classmethod
     def from_file(cls, path: str | Path, role: str = "default") -> ScriptedModel:
@@ -117,9 +119,15 @@ class ScriptedModel:
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         prompt_tokens = estimate_tokens(messages)
+        self.schemas.append(json_schema)
         if self._cursor >= len(self._replies):
             reply = Completion(
-                content="(script exhausted)",
+                # under the JSON-action protocol the content is the action
+                content=(
+                    '{"tool": "finish", "arguments": {"summary": "script exhausted"}}'
+                    if json_schema is not None
+                    else "(script exhausted)"
+                ),
                 tool_calls=(
                     ToolCall(name="finish", arguments={"summary": "script exhausted"}, id="x"),
                 ),

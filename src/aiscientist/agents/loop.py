@@ -63,11 +63,6 @@ def action_schema(
     return {"anyOf": variants} if variants else JSON_ACTION_SCHEMA
 
 
-STALL_STEPS = 3
-"""JSON protocol: steps without progress on what finish requires before the next action is
-narrowed to the call that makes progress (a small model otherwise reads and retries forever)."""
-
-
 @dataclass
 class Outcome:
     """How a session ended."""
@@ -188,25 +183,30 @@ class Agent:
         else:
             out = self.tools.call(call.name, call.arguments)  # finish raises Finished if valid
         todo = self.tools.todo()
-        if todo:
-            out += "\n\n[Before you can finish: " + "; ".join(t.text for t in todo) + ".]"
+        needed = [t.text for t in todo if t.blocks_finish]
+        advice = [t.text for t in todo if not t.blocks_finish]
+        if advice:
+            out += "\n\n[Next: " + "; ".join(advice) + ".]"
+        if needed:
+            out += "\n\n[Before you can finish: " + "; ".join(needed) + ".]"
         return out
 
     # ---- protocols ----
     def _json_schema(self) -> dict[str, Any]:
         """The action schema for this step: finish is not offered while something it needs
-        is missing, and after ``STALL_STEPS`` steps without progress on that, only the call
-        that makes progress is."""
+        is missing, and after a todo's ``patience`` in steps without progress, only the call
+        that makes progress is (a small model otherwise reads and retries forever)."""
         todo = self.tools.todo()
         key = tuple(t.text for t in todo)
         self._stalled = self._stalled + 1 if todo and key == self._last_todo else 0
         self._last_todo = key
-        if not todo:
-            return action_schema(self.tools)
-        forced = next((t for t in todo if t.tool in self.tools.tools), None)
-        if forced is not None and self._stalled >= STALL_STEPS:
+        forced = next(
+            (t for t in todo if t.tool in self.tools.tools and self._stalled >= t.patience), None
+        )
+        if forced is not None:
             return action_schema(self.tools, forced=forced)
-        return action_schema(self.tools, exclude=("finish",))
+        blocked = any(t.blocks_finish for t in todo)
+        return action_schema(self.tools, exclude=("finish",) if blocked else ())
 
     def _json_instructions(self) -> str:
         lines = [

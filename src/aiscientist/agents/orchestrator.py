@@ -50,6 +50,25 @@ class FinishArgs(Args):
 
 HANDOFF = {"experimentation": "agent/impl_log.md", "implementation": "agent/exp_log.md"}
 
+FIRST_LOOP: tuple[tuple[str, str], ...] = (
+    ("comprehension", ""),
+    ("prioritization", ""),
+    ("implementation", "full"),
+    ("experimentation", ""),
+    ("implementation", "fix"),
+)
+"""The first loop the orchestrator's prompt proposes, as (role, mode)."""
+
+
+def first_loop_next(delegated: list[tuple[str, str]]) -> int:
+    """Index in ``FIRST_LOOP`` of the next step, given the (role, status) of every delegation
+    so far: steps are matched in order by role, counting only ones that ended ``ok``."""
+    i = 0
+    for role, status in delegated:
+        if i < len(FIRST_LOOP) and role == FIRST_LOOP[i][0] and status == "ok":
+            i += 1
+    return i
+
 
 def replicate_gate(run_dir: Path, sandbox: SandboxConfig, timeout: float) -> list[str]:
     """Problems that stop a replicate run from finishing.
@@ -111,6 +130,22 @@ class Orchestrator:
         self.validate_submission = validate_submission
         self.status_extra = status_extra
         self.view = WorkspaceView(self.run_dir, "orchestrator")
+        self.delegated: list[tuple[str, str]] = []
+        """(role, status) of each delegation of this session, in order."""
+        self._validity: tuple[object, list[str]] = (None, [])
+
+    def submission_problems(self) -> list[str]:
+        """What stops ``submission/submission.csv`` from being valid; re-checked only when
+        the file changed (it is asked after every tool call)."""
+        p = self.run_dir / "submission" / "submission.csv"
+        try:
+            st = p.stat()
+            key: object = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            key = "missing"
+        if key != self._validity[0]:
+            self._validity = (key, self.validate_submission(self.run_dir))
+        return self._validity[1]
 
     def tools(self, kind: str) -> ToolSet:
         ctx = ToolContext(view=self.view, sandbox=self.config.sandbox)
@@ -135,6 +170,7 @@ class Orchestrator:
                 mode=a.mode,
             )
             result = self.dispatch(d)
+            self.delegated.append((a.role, result.status))
             self.guard.record(result.usage)
             changed = ", ".join(p.path for p in result.delta[:12]) or "nothing"
             return f"[{result.role}: {result.status}] {result.summary.text}\nchanged: {changed}"
@@ -145,19 +181,37 @@ class Orchestrator:
                     self.run_dir, self.config.sandbox, self.config.limits.experiment_timeout_s
                 )
                 if kind == "replicate"
-                else self.validate_submission(self.run_dir)
+                else self.submission_problems()
             )
             if problems:
                 raise ToolError("cannot finish yet: " + "; ".join(problems))
             raise Finished(a.summary)
 
         def todo() -> list[Todo]:
-            """What finish still needs, where it is cheap to know (the replicate gate runs
-            reproduce.sh, so before finish only its presence is checked)."""
+            """The next step of the first loop (advice), then what finish still needs where it
+            is cheap to know (the replicate gate runs reproduce.sh: before finish only its
+            presence is checked)."""
+            out = []
+            step = first_loop_next(self.delegated)
+            if step < len(FIRST_LOOP):
+                role, mode = FIRST_LOOP[step]
+                fixed = {"role": role, **({"mode": mode} if mode else {})}
+                what = f"delegate {role}{f' (mode {mode})' if mode else ''}"
+                out.append(
+                    Todo(
+                        f"{what}: step {step + 1} of the first loop",
+                        "delegate",
+                        fixed,
+                        blocks_finish=False,
+                        patience=1,
+                    )
+                )
             if kind == "replicate":
-                ok = self.view.exists("submission/reproduce.sh")
-                return [] if ok else [Todo("have implementation write submission/reproduce.sh")]
-            return [Todo(f"fix: {p}") for p in self.validate_submission(self.run_dir)]
+                if not self.view.exists("submission/reproduce.sh"):
+                    out.append(Todo("have implementation write submission/reproduce.sh"))
+            else:
+                out += [Todo(f"fix: {p}") for p in self.submission_problems()]
+            return out
 
         return ToolSet(
             [

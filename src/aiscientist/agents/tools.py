@@ -46,6 +46,10 @@ class Todo:
     """The tool that does it, if one call can."""
     fixed: dict[str, Any] = field(default_factory=dict)
     """Arguments that call must have (e.g. the path of the file still to write)."""
+    blocks_finish: bool = True
+    """False for advice (the next step of a plan) rather than a requirement."""
+    patience: int = 3
+    """Steps without progress before a small model's next action is narrowed to ``tool``."""
 
 
 @dataclass(frozen=True)

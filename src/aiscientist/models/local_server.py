@@ -45,6 +45,10 @@ BASE_URL_ENV = "AISCIENTIST_LOCAL_BASE_URL"
 THREADS_ENV = "AISCIENTIST_LOCAL_THREADS"
 """Threads of the server (default: every core); fewer helps on a machine shared by many."""
 CHAT_FORMAT = "chatml-function-calling"
+MAX_REPLY_TOKENS = {"default": 700, "implementation": 1800, "helper": 1800}
+"""Longest reply per role (a whole script fits for the roles that write code): a small model
+that loops inside a string or a list stops there instead of generating until the context is
+full, which takes minutes on a CPU."""
 CACHE_BYTES = 2 * 1024**3
 """RAM for llama.cpp's prompt-state cache (a few sessions' states of the 1.5B model)."""
 """llama-cpp-python's tool-calling chat format; forced tool choice is grammar-constrained."""
@@ -340,4 +344,5 @@ def make_local_model(
         usage_log=usage_log,
         context_window=N_CTX,
         max_retries=2,
+        max_tokens=MAX_REPLY_TOKENS.get(role, MAX_REPLY_TOKENS["default"]),
     )

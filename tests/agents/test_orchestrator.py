@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.orchestrator import Orchestrator
+from aiscientist.agents.orchestrator import FIRST_LOOP, Orchestrator, first_loop_next
 from aiscientist.agents.specialists import Specialist
 from aiscientist.config import load_config
 from aiscientist.messages import SPECIALIST_ROLES, Budget, Delegation, Result
@@ -25,10 +25,18 @@ def call(name: str, **arguments: object) -> dict[str, object]:
     return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
-def setup_run(tmp_path: Path, script: dict[str, list[object]], window: int = 32768):  # type: ignore[no-untyped-def]
+def setup_run(  # type: ignore[no-untyped-def]
+    tmp_path: Path, script: dict[str, list[object]], window: int = 32768, protocol: str = "auto"
+):
     path = tmp_path / "script.yaml"
     path.write_text(yaml.safe_dump(script))
-    cfg = load_config(overrides=[f"models.default=scripted:{path}", "sandbox.kind=local"])
+    cfg = load_config(
+        overrides=[
+            f"models.default=scripted:{path}",
+            "sandbox.kind=local",
+            f"models.tool_protocol={protocol}",
+        ]
+    )
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
     specialists = {
         role: Specialist(role, run_dir, cfg, ScriptedModel.from_file(path, role))
@@ -47,6 +55,11 @@ def setup_run(tmp_path: Path, script: dict[str, list[object]], window: int = 327
         run_dir, cfg, model, dispatch, BudgetGuard(Budget()), submission_validator(task)
     )
     return run_dir, orch, log
+
+
+def orch_messages(run_dir: Path) -> list[dict[str, object]]:
+    path = run_dir / "journal/transcripts/orchestrator/session.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def valid_submission() -> str:
@@ -186,3 +199,53 @@ def test_orchestrator_prompt_stays_bounded_over_300_delegations(tmp_path: Path) 
     ]
     assert len(prompts) == 300 and max(prompts) < window
     assert max(prompts[200:]) <= 1.5 * max(prompts[20:40])
+
+
+def test_first_loop_steps_are_matched_in_order_by_role() -> None:
+    assert first_loop_next([]) == 0
+    assert first_loop_next([("comprehension", "ok"), ("comprehension", "ok")]) == 1
+    assert first_loop_next([("comprehension", "failed"), ("prioritization", "ok")]) == 0
+    done = ["comprehension", "prioritization", "implementation", "experimentation"]
+    assert first_loop_next([(r, "ok") for r in done]) == 4
+    assert first_loop_next([(r, "ok") for r in [*done, "implementation"]]) == len(FIRST_LOOP)
+
+
+def test_a_small_model_that_repeats_a_step_is_steered_to_the_next_one(tmp_path: Path) -> None:
+    def act(tool: str, **arguments: object) -> str:
+        return json.dumps({"tool": tool, "arguments": arguments})
+
+    comprehend = act("delegate", role="comprehension", instruction="read the task")
+    run_dir, orch, log = setup_run(
+        tmp_path,
+        {
+            "orchestrator": [
+                comprehend,
+                comprehend,  # a repeat: the next action is narrowed to the next step
+                act("delegate", role="prioritization", instruction="rank the work"),
+                act("finish", summary="stopping"),
+            ],
+            "comprehension": [
+                act("write_file", path="paper_analysis/summary.md", content="predict y"),
+                act("finish", summary="analysed"),
+                act("finish", summary="analysed again"),
+            ],
+            "prioritization": [
+                act("write_file", path="agent/prioritized_tasks.md", content="- P0 baseline"),
+                act("finish", summary="ranked"),
+            ],
+        },
+        protocol="json",
+    )
+    out = orch.run(max_steps=4)
+    schemas = orch.model.schemas  # type: ignore[attr-defined]
+    assert [d.role for d in log] == ["comprehension", "comprehension", "prioritization"]
+    forced = schemas[2]["anyOf"]
+    assert len(forced) == 1 and forced[0]["properties"]["tool"] == {"const": "delegate"}
+    assert forced[0]["properties"]["arguments"]["properties"]["role"] == {"const": "prioritization"}
+    assert all(len(s["anyOf"]) > 1 for s in (schemas[0], schemas[1], schemas[3]))
+    # no valid submission: finish is never offered, and the run does not end ok
+    names = [[v["properties"]["tool"]["const"] for v in s["anyOf"]] for s in schemas]
+    assert all("finish" not in n for n in names) and "read_file" in names[0]
+    assert out.status == "limit_reached"
+    first = [m for m in orch_messages(run_dir) if m["role"] == "tool"][0]["content"]
+    assert "[Next: delegate prioritization: step 2 of the first loop.]" in first

@@ -210,7 +210,7 @@ def test_first_loop_steps_are_matched_in_order_by_role() -> None:
     assert first_loop_next([(r, "ok") for r in [*done, "implementation"]]) == len(FIRST_LOOP)
 
 
-def test_a_small_model_that_repeats_a_step_is_steered_to_the_next_one(tmp_path: Path) -> None:
+def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None:
     def act(tool: str, **arguments: object) -> str:
         return json.dumps({"tool": tool, "arguments": arguments})
 
@@ -220,7 +220,7 @@ def test_a_small_model_that_repeats_a_step_is_steered_to_the_next_one(tmp_path: 
         {
             "orchestrator": [
                 comprehend,
-                comprehend,  # a repeat: the next action is narrowed to the next step
+                comprehend,  # a repeat (a scripted model ignores the schema it is given)
                 act("delegate", role="prioritization", instruction="rank the work"),
                 act("finish", summary="stopping"),
             ],
@@ -239,13 +239,17 @@ def test_a_small_model_that_repeats_a_step_is_steered_to_the_next_one(tmp_path: 
     out = orch.run(max_steps=4)
     schemas = orch.model.schemas  # type: ignore[attr-defined]
     assert [d.role for d in log] == ["comprehension", "comprehension", "prioritization"]
-    forced = schemas[2]["anyOf"]
-    assert len(forced) == 1 and forced[0]["properties"]["tool"] == {"const": "delegate"}
-    assert forced[0]["properties"]["arguments"]["properties"]["role"] == {"const": "prioritization"}
-    assert all(len(s["anyOf"]) > 1 for s in (schemas[0], schemas[1], schemas[3]))
-    # no valid submission: finish is never offered, and the run does not end ok
-    names = [[v["properties"]["tool"]["const"] for v in s["anyOf"]] for s in schemas]
-    assert all("finish" not in n for n in names) and "read_file" in names[0]
+    # each action is narrowed to the next step of the first loop; the model writes the rest
+    expected = ["comprehension", "prioritization", "prioritization", "implementation"]
+    for schema, role in zip(schemas, expected, strict=True):
+        (only,) = schema["anyOf"]
+        assert only["properties"]["tool"] == {"const": "delegate"}
+        assert only["properties"]["arguments"]["properties"]["role"] == {"const": role}
+    assert schemas[3]["anyOf"][0]["properties"]["arguments"]["properties"]["mode"] == {
+        "const": "full"
+    }
+    # no valid submission: the run does not end ok
     assert out.status == "limit_reached"
     first = [m for m in orch_messages(run_dir) if m["role"] == "tool"][0]["content"]
     assert "[Next: delegate prioritization: step 2 of the first loop.]" in first
+    assert "[Before you can finish: fix: submission" in first

@@ -203,7 +203,7 @@ class Orchestrator:
                         "delegate",
                         fixed,
                         blocks_finish=False,
-                        patience=1,
+                        patience=0,  # a small model takes the first loop step by step
                     )
                 )
             if kind == "replicate":

@@ -13,7 +13,7 @@ from aiscientist.agents.experiments import (
     read_result,
     source_digest,
 )
-from aiscientist.agents.tools import Args, Tool
+from aiscientist.agents.tools import Args, Todo, Tool
 from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, champion_experiment
 from aiscientist.config import RunConfig
 from aiscientist.errors import ToolError, TreeError
@@ -81,6 +81,21 @@ def experiment_tools(
     hypothesis on the tree (critiqued by the orchestrator, whose instruction is ``critique``)
     and each result becomes evidence offered to the champion gate."""
 
+    submitted: list[str] = []
+    collected: set[str] = set()
+
+    def todo() -> list[Todo]:
+        """Advice: run at least one experiment, then read its result (a small model is held
+        to it at once: it otherwise reports results it never produced)."""
+        if not submitted:
+            command = "bash reproduce.sh" if view.exists("submission/reproduce.sh") else ""
+            command = command or ("python train.py" if view.exists("submission/train.py") else "")
+            fixed = {"command": command} if command else {}
+            return [Todo("submit an experiment", "submit_experiment", fixed, False, 0)]
+        if not collected.intersection(submitted):
+            return [Todo("wait for its result", "wait_experiments", {}, False, 0)]
+        return []
+
     def submit(a: SubmitArgs) -> str:
         sub = view.path("submission")
         if not any(sub.iterdir()):
@@ -110,6 +125,7 @@ def experiment_tools(
             spec = msgspec.structs.replace(spec, hypothesis_id=hid)
             tested = f" (tests hypothesis {hid})"
         exp_id = service.submit(spec)
+        submitted.append(exp_id)
         return (
             f"submitted {exp_id}{tested}; it runs in the background (wait_experiments to collect)"
         )
@@ -120,6 +136,7 @@ def experiment_tools(
             return "no experiments in flight"
         results = service.wait(ids, timeout=a.timeout_s)
         done = {r.exp_id for r in results}
+        collected.update(done)
         lines = [describe_result(r, view.root) for r in results]
         if recorder is not None:
             for r in results:
@@ -141,6 +158,7 @@ def experiment_tools(
             "The command should write metrics.json with 'val_score' on held-out data.",
             SubmitArgs,
             submit,
+            todo=todo,
         ),
         Tool("wait_experiments", "Wait for experiments and read results.", WaitArgs, wait),
     ]

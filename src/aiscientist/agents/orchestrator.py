@@ -58,6 +58,8 @@ FIRST_LOOP: tuple[tuple[str, str], ...] = (
     ("implementation", "fix"),
 )
 """The first loop the orchestrator's prompt proposes, as (role, mode)."""
+REPAIR_LOOP = (("implementation", "fix"), ("experimentation", ""))
+"""After the first loop, while the submission is invalid: a fix, then an experiment."""
 
 
 def first_loop_next(delegated: list[tuple[str, str]]) -> int:
@@ -191,27 +193,35 @@ class Orchestrator:
             """The next step of the first loop (advice), then what finish still needs where it
             is cheap to know (the replicate gate runs reproduce.sh: before finish only its
             presence is checked)."""
+            if kind == "replicate":
+                ok = self.view.exists("submission/reproduce.sh")
+                needed = [] if ok else [Todo("have implementation write submission/reproduce.sh")]
+            else:
+                needed = [Todo(f"fix: {p}") for p in self.submission_problems()]
             out = []
             step = first_loop_next(self.delegated)
-            if step < len(FIRST_LOOP):
-                role, mode = FIRST_LOOP[step]
+            if step < len(FIRST_LOOP) or needed:
+                if step < len(FIRST_LOOP):
+                    role, mode = FIRST_LOOP[step]
+                    why = f"step {step + 1} of the first loop"
+                else:  # no valid submission yet: alternate a fix and an experiment
+                    last = self.delegated[-1][0] if self.delegated else ""
+                    role, mode = REPAIR_LOOP[last == "implementation"]
+                    why = "the submission is not valid yet"
                 fixed = {"role": role, **({"mode": mode} if mode else {})}
                 what = f"delegate {role}{f' (mode {mode})' if mode else ''}"
                 out.append(
                     Todo(
-                        f"{what}: step {step + 1} of the first loop",
+                        f"{what}: {why}",
                         "delegate",
                         fixed,
                         blocks_finish=False,
-                        patience=0,  # a small model takes the first loop step by step
+                        # a small model takes the loop step by step until the submission is
+                        # valid; then it may finish early
+                        patience=0 if needed else 1_000_000,
                     )
                 )
-            if kind == "replicate":
-                if not self.view.exists("submission/reproduce.sh"):
-                    out.append(Todo("have implementation write submission/reproduce.sh"))
-            else:
-                out += [Todo(f"fix: {p}") for p in self.submission_problems()]
-            return out
+            return out + needed
 
         return ToolSet(
             [

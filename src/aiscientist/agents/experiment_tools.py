@@ -20,6 +20,8 @@ from aiscientist.errors import ToolError, TreeError
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Resources
 from aiscientist.workspace.view import WorkspaceView
 
+EXP_LOG = "agent/exp_log.md"
+
 
 class SubmitArgs(Args):
     command: str
@@ -83,6 +85,7 @@ def experiment_tools(
 
     submitted: list[str] = []
     collected: set[str] = set()
+    logged: set[str] = set()
 
     def todo() -> list[Todo]:
         """Advice: run at least one experiment, then read its result (a small model is held
@@ -138,6 +141,11 @@ def experiment_tools(
         done = {r.exp_id for r in results}
         collected.update(done)
         lines = [describe_result(r, view.root) for r in results]
+        if view.can_write(EXP_LOG):  # the facts, next to the session's own notes
+            for r, line in zip(results, lines, strict=True):
+                if r.exp_id not in logged:
+                    logged.add(r.exp_id)
+                    view.append_text(EXP_LOG, f"Result {line.rstrip()}")
         if recorder is not None:
             for r in results:
                 try:

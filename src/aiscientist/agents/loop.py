@@ -123,6 +123,7 @@ class Agent:
             self._add(ChatMessage("assistant", text, tool_calls=(call,)))
             out = self.tools.call(call.name, call.arguments)
             self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
+            self._last_call = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
 
     def run(self) -> Outcome:
         """Step until finished, out of steps, or out of budget."""

@@ -83,7 +83,11 @@ def preload_calls(role: str, view: WorkspaceView, kind: str, inputs: list[str]) 
         if path in seen or not view.exists(path) or len(calls) >= PRELOAD_FILES:
             continue
         seen.add(path)
-        calls.append(ToolCall("read_file", {"path": path, "limit": limit}))
+        args: dict[str, object] = {"path": path, "limit": limit}
+        size = len(view.read_text(path))
+        if path in SESSION_LOGS.values() and size > limit:  # a log: its latest entries
+            args["offset"] = size - limit
+        calls.append(ToolCall("read_file", args))
     return calls
 
 

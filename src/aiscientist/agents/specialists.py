@@ -7,10 +7,12 @@ changed. It holds no state that is not in the workspace, so it can die and re-en
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -20,7 +22,7 @@ from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
 from aiscientist.agents.experiments import ExperimentService
 from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render
-from aiscientist.agents.tools import Args, Tool, ToolSet
+from aiscientist.agents.tools import Args, Todo, Tool, ToolSet
 from aiscientist.agents.tree_tools import (
     TreeClient,
     TreeRecorder,
@@ -61,7 +63,7 @@ def required_outputs(role: str, kind: str) -> tuple[str, ...]:
 SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": "agent/exp_log.md"}
 
 
-PRELOAD_FILES = 4
+PRELOAD_FILES = 5
 """Most files read on a session's behalf before its first step."""
 
 
@@ -75,6 +77,9 @@ def preload_calls(role: str, view: WorkspaceView, kind: str, inputs: list[str]) 
         wanted.append((doc, 6000))
     if role == "prioritization":
         wanted.insert(0, ("paper_analysis/summary.md", 3000))
+    if role == "implementation":  # the code it is to fix comes before the task
+        code = "submission/reproduce.sh" if kind == "replicate" else "submission/train.py"
+        wanted.insert(len(inputs), (code, 6000))
     if role == "implementation" and kind == "improve":
         wanted += [("task/public/train.csv", 700), ("task/public/sample_submission.csv", 200)]
     calls: list[ToolCall] = []
@@ -89,6 +94,49 @@ def preload_calls(role: str, view: WorkspaceView, kind: str, inputs: list[str]) 
             args["offset"] = size - limit
         calls.append(ToolCall("read_file", args))
     return calls
+
+
+TRAIN_COMMAND = "python train.py"
+
+
+def until_submission_valid(shell: Tool, view: WorkspaceView) -> Tool:
+    """The implementation shell of an improve task, with advice that holds a small model to
+    the contract: run ``python train.py`` until ``submission/submission.csv`` is valid, and
+    after a failed run, rewrite ``train.py`` (its error is in the conversation)."""
+    from aiscientist.grading.validity import check_submission
+
+    sample = view.path("task/public/sample_submission.csv")
+    last = {"failed": False, "written": 0.0}
+
+    def run(a: Any) -> str:
+        out = shell.fn(a)
+        if a.command.strip() == TRAIN_COMMAND:
+            last["failed"] = not out.startswith("[ok")
+            last["written"] = _mtime(view, "submission/train.py")
+        return out
+
+    def todo() -> list[Todo]:
+        if not view.exists("submission/train.py") or not sample.is_file():
+            return []
+        if not check_submission(view.path("submission/submission.csv"), sample):
+            return []
+        edited = _mtime(view, "submission/train.py") != last["written"]
+        if last["failed"] and not edited:
+            path = {"path": "submission/train.py"}
+            fix = "fix submission/train.py (its last run failed)"
+            return [Todo(fix, "write_file", path, patience=1)]
+        cmd = {"command": TRAIN_COMMAND}
+        run_it = "run python train.py so that submission/submission.csv is valid"
+        return [Todo(run_it, "shell", cmd, patience=2)]
+
+    return dataclasses.replace(shell, fn=run, todo=todo)
+
+
+def _mtime(view: WorkspaceView, rel: str) -> float:
+    try:
+        return view.path(rel).stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 class NoteArgs(Args):
@@ -143,7 +191,10 @@ def role_tools(
     ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
     tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
     if ctx.home:
-        tools.append(shell_tool(ctx))
+        shell = shell_tool(ctx)
+        if role == "implementation" and kind == "improve":
+            shell = until_submission_valid(shell, view)
+        tools.append(shell)
     if role == "implementation":
         tools.append(adopt_tool(view, tree))
     if role == "experimentation" and experiments is not None:

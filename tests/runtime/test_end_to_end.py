@@ -70,6 +70,9 @@ def test_run_leaves_the_design_layout(finished_run: Path) -> None:
     assert len(exps) == 1
     result = json.loads(exps[0].read_text())
     assert result["status"] == "ok" and 0.8 < result["metrics"]["val_score"] <= 1.0
+    # the result is on record in exp_log.md as a fact, not only as the model's own notes
+    log = (finished_run / "agent" / "exp_log.md").read_text()
+    assert f"Result {exps[0].parent.name}: ok (exit 0" in log and "val_score=" in log
 
 
 def test_graded_score_is_in_run_json(finished_run: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiscientist.agents.specialists import Specialist
 from aiscientist.config import load_config
-from aiscientist.messages import Budget, Delegation
+from aiscientist.messages import Delegation
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.runtime.driver import create_run
 

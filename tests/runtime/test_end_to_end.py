@@ -59,7 +59,9 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RUN_DIR="))
-    return Path(line.split("=", 1)[1])
+    run_dir = Path(line.split("=", 1)[1])
+    (run_dir.parent / "cli-progress.txt").write_text(out.stderr)
+    return run_dir
 
 
 def test_run_leaves_the_design_layout(finished_run: Path) -> None:
@@ -102,6 +104,13 @@ def test_every_delegation_has_exactly_one_result(finished_run: Path) -> None:
     ]
     for d in delegations:
         assert order.index(d) < len(order) - 1 - order[::-1].index(d)
+
+
+def test_progress_shows_each_delegation_and_result(finished_run: Path) -> None:
+    progress = (finished_run.parent / "cli-progress.txt").read_text()
+    assert "] -> comprehension:" in progress
+    assert "] <- experimentation ok:" in progress
+    assert progress.count("] -> ") == progress.count("] <- ") == 5
 
 
 def test_sandboxed_code_cannot_see_the_hidden_answers(finished_run: Path) -> None:

@@ -7,9 +7,11 @@ with a note, the workspace stays intact, and ``aiscientist resume`` continues it
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -158,6 +160,55 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
+class JournalFollower(threading.Thread):
+    """Reports delegations and results as the journal records them (progress on a long run;
+    the journal is read, never written)."""
+
+    def __init__(self, run_dir: Path, say: Progress, every_s: float = 2.0) -> None:
+        super().__init__(daemon=True, name="journal-follower")
+        self.path = run_dir / "journal" / "events.jsonl"
+        self.say = say
+        self.every_s = every_s
+        self.started = time.time()
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+        self.done = threading.Event()
+
+    def lines(self) -> list[str]:
+        """Progress lines for the events appended since the last call."""
+        if not self.path.exists():
+            return []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1  # a torn last line is read next time
+        self.offset += end
+        out = []
+        for raw in data[:end].splitlines():
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            t = f"[{float(event.get('at', time.time())) - self.started:5.0f}s]"
+            if event.get("type") == "delegation":
+                d = event["delegation"]
+                out.append(f"{t} -> {d['role']}: {str(d['instruction'])[:100]}")
+            elif event.get("type") == "result":
+                r = event["result"]
+                summary = str(r["summary"]["text"]).replace("\n", " ")[:120]
+                out.append(f"{t} <- {r['role']} {r['status']}: {summary}")
+        return out
+
+    def run(self) -> None:
+        while not self.done.wait(self.every_s):
+            for line in self.lines():
+                self.say(line)
+
+    def stop(self) -> None:
+        self.done.set()
+        for line in self.lines():
+            self.say(line)
+
+
 def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = None) -> RunManifest:
     """Drive a created (or interrupted) run to an end state; returns the final manifest."""
     say = progress or (lambda _msg: None)
@@ -182,7 +233,14 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
             orch, started = start_actors(manifest.run_id, run_dir, config)
             actors += started
             say("orchestrator running")
-            outcome = drive(orch, say)
+            follower = JournalFollower(run_dir, say) if progress is not None else None
+            if follower is not None:
+                follower.start()
+            try:
+                outcome = drive(orch, say)
+            finally:
+                if follower is not None:
+                    follower.stop()
         status = "budget_exhausted" if outcome["status"] == "budget_exhausted" else "finished"
         journal.stage("grading", status, str(outcome["summary"])[:500])
         task = load_task(manifest.task.source)

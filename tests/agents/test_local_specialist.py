@@ -68,5 +68,14 @@ def test_prioritization_session_on_the_local_model_writes_its_file(tmp_path: Pat
     assert written.is_file() and "P0" in written.read_text()
     assert any(p.path == "agent/prioritized_tasks.md" for p in result.delta)
     usage = (run_dir / "journal/usage/prioritization.jsonl").read_text().splitlines()
-    assert len(usage) == len([m for m in messages if m["role"] == "assistant"])
+    preloaded = [
+        m
+        for m in messages
+        if m["role"] == "assistant"
+        and m["tool_calls"]
+        and m["tool_calls"][0]["id"].startswith("pre_")
+    ]
+    assert preloaded, "the task statement is read on the session's behalf"
+    replies = [m for m in messages if m["role"] == "assistant" and m not in preloaded]
+    assert len(usage) == len(replies)  # one model call per reply, none for the preloaded reads
     assert all(json.loads(u)["prompt_tokens"] > 0 for u in usage)

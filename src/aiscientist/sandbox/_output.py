@@ -36,6 +36,8 @@ class OutputCapture:
         self.head = bytearray()
         self.tail = bytearray()
         self.dropped = 0
+        self.seen = 0
+        """Bytes fed so far (kept or dropped)."""
         self.killed_for: str = ""
         self._file: IO[bytes] | None = None
         if log_path is not None:
@@ -48,6 +50,7 @@ class OutputCapture:
         return self.dropped > 0
 
     def feed(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
         head_cap = self.cap * 3 // 4
         room = head_cap - len(self.head)
         if room > 0:

@@ -116,6 +116,8 @@ class DockerSandbox:
                 _kill(container)
                 exit_code = None
             reader.join(timeout=10)
+            if not reader.is_alive():
+                _catch_up(container, capture)
             container.reload()
             state = container.attrs.get("State", {})
             oom = bool(state.get("OOMKilled"))
@@ -215,6 +217,18 @@ def _log_chunks(container: Container) -> Iterator[bytes]:
         yield from container.logs(stream=True, follow=True, stdout=True, stderr=True)
     except (DockerException, requests.exceptions.RequestException):
         return
+
+
+def _catch_up(container: Container, capture: OutputCapture) -> None:
+    """Feed what the log stream missed: it can end before the last output of a container
+    that exits at once (a fork bomb's "can't fork" lines), and that output decides how the
+    run is classified."""
+    try:
+        full = container.logs(stdout=True, stderr=True)
+    except (DockerException, requests.exceptions.RequestException):
+        return
+    if len(full) > capture.seen:
+        capture.pump([full[capture.seen :]], lambda: None)
 
 
 def _kill(container: Container) -> None:

@@ -63,6 +63,11 @@ def action_schema(
     return {"anyOf": variants} if variants else JSON_ACTION_SCHEMA
 
 
+def _call_key(call: ToolCall) -> tuple[str, str]:
+    """A tool call's identity, for spotting an exact repeat."""
+    return call.name, json.dumps(call.arguments, sort_keys=True, default=str)
+
+
 @dataclass
 class Outcome:
     """How a session ended."""
@@ -123,7 +128,7 @@ class Agent:
             self._add(ChatMessage("assistant", text, tool_calls=(call,)))
             out = self.tools.call(call.name, call.arguments)
             self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
-            self._last_call = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
+            self._last_call = _call_key(call)
 
     def run(self) -> Outcome:
         """Step until finished, out of steps, or out of budget."""
@@ -172,7 +177,7 @@ class Agent:
     def _execute(self, call: ToolCall) -> str:
         """Run one call; refuse an exact repeat of the previous read (its result is already in
         the conversation: small models otherwise loop on it); remind what finish still needs."""
-        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
+        key = _call_key(call)
         tool = self.tools.tools.get(call.name)
         repeat = key == self._last_call and tool is not None and tool.reads_only
         self._last_call = key

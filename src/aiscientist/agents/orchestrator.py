@@ -134,20 +134,13 @@ class Orchestrator:
         self.view = WorkspaceView(self.run_dir, "orchestrator")
         self.delegated: list[tuple[str, str]] = []
         """(role, status) of each delegation of this session, in order."""
-        self._validity: tuple[object, list[str]] = (None, [])
+        from aiscientist.grading.validity import CachedCheck  # pandas: only when a run starts
 
-    def submission_problems(self) -> list[str]:
-        """What stops ``submission/submission.csv`` from being valid; re-checked only when
-        the file changed (it is asked after every tool call)."""
-        p = self.run_dir / "submission" / "submission.csv"
-        try:
-            st = p.stat()
-            key: object = (st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            key = "missing"
-        if key != self._validity[0]:
-            self._validity = (key, self.validate_submission(self.run_dir))
-        return self._validity[1]
+        self.submission_problems = CachedCheck(
+            self.run_dir / "submission" / "submission.csv",
+            lambda: self.validate_submission(self.run_dir),
+        )
+        """What stops ``submission/submission.csv`` from being valid (asked every step)."""
 
     def tools(self, kind: str) -> ToolSet:
         ctx = ToolContext(view=self.view, sandbox=self.config.sandbox)

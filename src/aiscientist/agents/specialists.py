@@ -103,9 +103,11 @@ def until_submission_valid(shell: Tool, view: WorkspaceView) -> Tool:
     """The implementation shell of an improve task, with advice that holds a small model to
     the contract: run ``python train.py`` until ``submission/submission.csv`` is valid, and
     after a failed run, rewrite ``train.py`` (its error is in the conversation)."""
-    from aiscientist.grading.validity import check_submission
+    from aiscientist.grading.validity import CachedCheck, check_submission
 
     sample = view.path("task/public/sample_submission.csv")
+    csv = view.path("submission/submission.csv")
+    problems = CachedCheck(csv, lambda: check_submission(csv, sample))
     last = {"failed": False, "written": 0.0}
 
     def run(a: Any) -> str:
@@ -118,7 +120,7 @@ def until_submission_valid(shell: Tool, view: WorkspaceView) -> Tool:
     def todo() -> list[Todo]:
         if not view.exists("submission/train.py") or not sample.is_file():
             return []
-        if not check_submission(view.path("submission/submission.csv"), sample):
+        if not problems():
             return []
         edited = _mtime(view, "submission/train.py") != last["written"]
         if last["failed"] and not edited:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -65,3 +66,24 @@ def check_submission(
         counts = {c: int(sub[c].isna().sum()) for c in nan_cols}
         problems.append(f"empty/NaN cells (column: count): {counts!r}; fill every cell")
     return problems
+
+
+class CachedCheck:
+    """``check()`` re-run only when ``path`` changed (size or mtime): agents ask what stops a
+    submission from being valid after every tool call, and reading CSVs each time is waste."""
+
+    def __init__(self, path: Path, check: Callable[[], list[str]]) -> None:
+        self.path = path
+        self.check = check
+        self._key: object = None
+        self._problems: list[str] = []
+
+    def __call__(self) -> list[str]:
+        try:
+            st = self.path.stat()
+            key: object = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            key = "missing"
+        if key != self._key:
+            self._key, self._problems = key, self.check()
+        return self._problems

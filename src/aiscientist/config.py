@@ -88,6 +88,10 @@ class ResourcesConfig(_Strict):
 class ExperimentsConfig(_Strict):
     resources: ResourcesConfig = ResourcesConfig()
     """Default resource demand of an experiment."""
+    reject_infeasible: bool = True
+    """Refuse at submit an experiment that no live node can run (e.g. a GPU on a CPU-only
+    cluster) instead of leaving it queued forever. Set false on an autoscaling cluster whose
+    nodes start on demand."""
 
 
 class SandboxConfig(_Strict):

@@ -118,3 +118,8 @@ class RunStopped(AIScientistError):
 
 class ClusterError(AIScientistError):
     """Ray lost an actor the run needs (beyond its retries); resume the run to continue."""
+
+
+class InfeasibleExperimentError(AIScientistError):
+    """No node of the cluster has the resources an experiment asks for: it would wait
+    unscheduled forever, so it is refused at submit."""

@@ -67,3 +67,77 @@ def test_agent_issues_other_work_while_its_experiment_runs(tmp_path: Path, ray_l
     assert "planned the next variant" in (run_dir / "agent" / "exp_log.md").read_text()
     transcript = (run_dir / "journal/transcripts/experimentation/del-async.jsonl").read_text()
     assert "val_score=0.5" in transcript
+
+
+def test_experiment_no_node_can_run_is_refused_at_submit(tmp_path: Path, ray_local: None) -> None:
+    """A GPU asked of a GPU-less cluster used to wait unscheduled until the session ran out of
+    steps; it is refused at once (through the pool actor, as in a run), nothing is left on
+    disk to re-queue, and the session goes on with an experiment that fits."""
+    import ray
+
+    from aiscientist.runtime.cluster import actor_name
+    from aiscientist.runtime.experiments import ExperimentPool, PoolClient
+
+    assert not ray.cluster_resources().get("GPU")
+    fits = "echo '{\"val_score\": 0.7}' > metrics.json"
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        yaml.safe_dump(
+            {
+                "experimentation": [
+                    call("submit_experiment", command="python train.py", num_gpus=1),
+                    call("submit_experiment", command=fits, outputs=["metrics.json"]),
+                    call("wait_experiments", timeout_s=120),
+                    call("finish", summary="done"),
+                ]
+            }
+        )
+    )
+    cfg = load_config(overrides=[f"models.default=scripted:{script}", "sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
+    (run_dir / "submission" / "train.py").write_text("print('hi')\n")
+    name = actor_name("refuse-test", "executor")
+    pool = ExperimentPool.options(name=name, max_concurrency=4, num_cpus=0).remote(
+        str(run_dir), cfg.sandbox, 2
+    )
+    try:
+        specialist = Specialist(
+            "experimentation",
+            run_dir,
+            cfg,
+            ScriptedModel.from_file(script, "experimentation"),
+            experiments=PoolClient(name, namespace="aiscientist-tests", patience_s=10),
+        )
+        result = specialist.handle(
+            Delegation(id="del-gpu", role="experimentation", instruction="run", budget=Budget())
+        )
+    finally:
+        ray.kill(pool)
+    assert result.status == "ok"
+    transcript = (run_dir / "journal/transcripts/experimentation/del-gpu.jsonl").read_text()
+    assert "experiment refused" in transcript and "GPU=1" in transcript
+    assert "largest node has GPU=0" in transcript
+    specs = list((run_dir / "agent" / "experiments").glob("*/spec.json"))
+    assert len(specs) == 1  # only the one that fits was recorded (and would be re-queued)
+    (res,) = list((run_dir / "agent" / "experiments").glob("*/result.json"))
+    assert json.loads(res.read_text())["metrics"] == {"val_score": 0.7}
+
+
+def test_infeasible_reason_names_the_shortfall() -> None:
+    from aiscientist.runtime.cluster import infeasible_reason
+
+    gib = 1024.0**3
+    nodes = [
+        {"Alive": True, "Resources": {"CPU": 8.0, "memory": 30 * gib}},
+        {"Alive": True, "Resources": {"CPU": 2.0, "GPU": 1.0, "memory": 8 * gib}},
+        {"Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0, "memory": 500 * gib}},
+    ]
+    assert infeasible_reason({"CPU": 2, "GPU": 1}, nodes) is None
+    assert infeasible_reason({"CPU": 8, "memory": 16 * gib}, nodes) is None
+    why = infeasible_reason({"GPU": 2}, nodes)
+    assert why is not None and "GPU (largest node has GPU=1)" in why and "of 2" in why
+    # each resource exists somewhere, but never together on one live node
+    why = infeasible_reason({"CPU": 4, "GPU": 1}, nodes)
+    assert why is not None and "no single node has all of it" in why
+    why = infeasible_reason({"CPU": 1}, [])
+    assert why is not None and "no live node" in why

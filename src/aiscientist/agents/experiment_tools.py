@@ -16,7 +16,7 @@ from aiscientist.agents.experiments import (
 from aiscientist.agents.tools import Args, Todo, Tool
 from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, champion_experiment
 from aiscientist.config import RunConfig
-from aiscientist.errors import ToolError, TreeError
+from aiscientist.errors import InfeasibleExperimentError, ToolError, TreeError
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Resources
 from aiscientist.workspace.view import WorkspaceView
 
@@ -127,7 +127,15 @@ def experiment_tools(
                 raise ToolError(f"hypothesis tree: {exc}") from exc
             spec = msgspec.structs.replace(spec, hypothesis_id=hid)
             tested = f" (tests hypothesis {hid})"
-        exp_id = service.submit(spec)
+        try:
+            exp_id = service.submit(spec)
+        except InfeasibleExperimentError as exc:
+            if recorder is not None and not a.hypothesis:  # never ran: not a live hypothesis
+                try:
+                    recorder.tree.abandon(spec.hypothesis_id, f"refused at submit: {exc}"[:500])
+                except TreeError:
+                    pass
+            raise ToolError(str(exc)) from exc
         submitted.append(exp_id)
         return (
             f"submitted {exp_id}{tested}; it runs in the background (wait_experiments to collect)"

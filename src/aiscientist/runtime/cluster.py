@@ -92,3 +92,33 @@ def call_restartable(call: Callable[[int], T], patience_s: float = 120.0) -> T:
                 raise
             time.sleep(min(5.0, 0.2 * 2**attempt, max(0.0, deadline - time.monotonic())))
             attempt += 1
+
+
+_RESOURCE_NAMES = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+
+
+def demand(options: dict[str, Any]) -> dict[str, float]:
+    """Ray resource names and amounts from task options (``num_cpus``, ``num_gpus``,
+    ``memory`` in bytes, ``resources``); zero amounts left out."""
+    out = {_RESOURCE_NAMES[k]: float(options[k]) for k in _RESOURCE_NAMES if options.get(k)}
+    out.update({k: float(v) for k, v in (options.get("resources") or {}).items() if v})
+    return out
+
+
+def _show(name: str, amount: float) -> str:
+    return f"{name}={amount / 1024**3:.1f}GiB" if name == "memory" else f"{name}={amount:g}"
+
+
+def infeasible_reason(want: dict[str, float], nodes: list[dict[str, Any]]) -> str | None:
+    """Why no live node in ``nodes`` (``ray.nodes()`` records) can run a task asking for
+    ``want`` (all of it on one node), or None when one can."""
+    alive = [n.get("Resources", {}) for n in nodes if n.get("Alive")]
+    if any(all(have.get(k, 0.0) >= v for k, v in want.items()) for have in alive):
+        return None
+    asked = ", ".join(_show(k, v) for k, v in sorted(want.items()))
+    if not alive:
+        return f"asks for {asked}, but the cluster has no live node"
+    best = {k: max(have.get(k, 0.0) for have in alive) for k in want}
+    short = [f"{k} (largest node has {_show(k, best[k])})" for k in want if best[k] < want[k]]
+    detail = "; ".join(short) or "no single node has all of it at once"
+    return f"asks for {asked}; no live node of {len(alive)} can run it: {detail}"

@@ -25,7 +25,7 @@ from aiscientist.errors import AIScientistError, ClusterError
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
 from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
-from aiscientist.runtime.experiments import ExperimentPool
+from aiscientist.runtime.experiments import start_pool
 from aiscientist.runtime.peers import run_peers, start_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.journal import Journal
@@ -100,19 +100,7 @@ def start_actors(run_id: str, run_dir: Path, config: RunConfig) -> tuple[Any, li
     """The run's experiment pool, specialists and orchestrator; returns ``(orchestrator,
     actors to kill at the end)``. Existing ones are re-attached (``get_if_exists``): a pool
     left by a driver that died keeps its running experiments."""
-    pool = ExperimentPool.options(
-        name=actor_name(run_id, "executor"),
-        get_if_exists=True,
-        lifetime="detached",  # outlives a dead driver, so resume re-attaches to experiments
-        max_restarts=ACTOR_RESTARTS,
-        max_concurrency=32,
-        num_cpus=0,
-    ).remote(
-        str(run_dir),
-        config.sandbox,
-        config.limits.max_concurrent_experiments,
-        requeue_orphans=True,
-    )
+    pool = start_pool(run_id, run_dir, config, ACTOR_RESTARTS)
     actors: list[Any] = [pool]
     for role in SPECIALIST_ROLES:
         actors.append(

@@ -40,11 +40,20 @@ from aiscientist.agents.experiments import (
     read_result,
     write_spec,
 )
-from aiscientist.config import SandboxConfig
-from aiscientist.errors import ClusterError
+from aiscientist.config import RunConfig, SandboxConfig
+from aiscientist.errors import ClusterError, InfeasibleExperimentError
 from aiscientist.messages import ExperimentResult, ExperimentSpec
-from aiscientist.runtime.cluster import UNAVAILABLE, call_restartable
+from aiscientist.runtime.cluster import (
+    UNAVAILABLE,
+    actor_name,
+    call_restartable,
+    demand,
+    infeasible_reason,
+)
 from aiscientist.workspace.atomic import atomic_write_text
+
+NODES_TTL_S = 5.0
+"""How long the list of nodes (for the feasibility check at submit) is reused."""
 
 MAX_ATTEMPTS = 3
 """Starts of one experiment before a system failure (lost node or worker) becomes its result."""
@@ -136,10 +145,13 @@ class RayExperimentService:
         sandbox: SandboxConfig,
         max_concurrent: int = 4,
         requeue_orphans: bool = False,
+        reject_infeasible: bool = True,
     ) -> None:
         self.run_dir = Path(run_dir).resolve()
         self.sandbox = sandbox
         self.max_concurrent = max_concurrent
+        self.reject_infeasible = reject_infeasible
+        self._nodes: tuple[float, list[dict[str, Any]]] = (0.0, [])
         self.epoch = uuid.uuid4().hex[:8]
         self._lock = threading.Lock()
         self._refs: dict[str, ray.ObjectRef] = {}
@@ -150,10 +162,34 @@ class RayExperimentService:
         self._finished: list[ExperimentResult] = []
         if requeue_orphans:
             for spec in orphans(self.run_dir):
-                self.submit(spec)
+                self._requeue(spec)
+
+    def _infeasible(self, spec: ExperimentSpec) -> str | None:
+        """Why no live node can run ``spec`` (None if one can, or the check is off)."""
+        if not self.reject_infeasible:
+            return None
+        at, nodes = self._nodes
+        if time.monotonic() - at > NODES_TTL_S:
+            nodes = ray.nodes()
+            self._nodes = (time.monotonic(), nodes)
+        return infeasible_reason(demand(task_options(spec)), nodes)
+
+    def _requeue(self, spec: ExperimentSpec) -> None:
+        """Submit an experiment found on disk; one no node can run any more (the cluster
+        shrank) gets an error result in memory (not on disk: a later resume tries again)."""
+        try:
+            self.submit(spec)
+        except InfeasibleExperimentError as exc:
+            with self._lock:
+                self._finish(
+                    ExperimentResult(
+                        exp_id=spec.exp_id, status="error", exit_code=None, summary=str(exc)[:500]
+                    )
+                )
 
     def submit(self, spec: ExperimentSpec) -> str:
-        """Queue ``spec`` unless it is finished, running or queued already; never blocks."""
+        """Queue ``spec`` unless it is finished, running or queued already; never blocks.
+        Raises ``InfeasibleExperimentError`` when no live node has what it asks for."""
         exp_id = spec.exp_id
         with self._lock:
             if exp_id in self._done or exp_id in self._specs:
@@ -162,6 +198,12 @@ class RayExperimentService:
             if done is not None:
                 self._finish(done)
                 return exp_id
+            reason = self._infeasible(spec)
+            if reason is not None:
+                raise InfeasibleExperimentError(
+                    f"experiment refused: it {reason}. Ask for less (e.g. num_gpus=0), "
+                    "or add such a node to the cluster."
+                )
             write_spec(self.run_dir, spec)
             self._specs[exp_id] = spec
             self._queue.append(spec)
@@ -230,7 +272,8 @@ class RayExperimentService:
             if exp_id not in self._done and exp_id not in self._specs:
                 spec_path = exp_dir(self.run_dir, exp_id) / "spec.json"
                 if spec_path.exists():
-                    self.submit(msgspec.json.decode(spec_path.read_bytes(), type=ExperimentSpec))
+                    spec = msgspec.json.decode(spec_path.read_bytes(), type=ExperimentSpec)
+                    self._requeue(spec)
         while True:
             with self._lock:
                 pending = [i for i in exp_ids if i not in self._done]
@@ -259,6 +302,25 @@ class RayExperimentService:
 
 ExperimentPool = ray.remote(RayExperimentService)
 """The per-run pool actor (detached, threaded) that owns the experiment tasks."""
+
+
+def start_pool(run_id: str, run_dir: Path, config: RunConfig, max_restarts: int) -> Any:
+    """The run's pool actor, re-attached when it exists (a pool left by a dead driver keeps
+    its running experiments); a new one re-queues the experiments that have no result."""
+    return ExperimentPool.options(
+        name=actor_name(run_id, "executor"),
+        get_if_exists=True,
+        lifetime="detached",  # outlives a dead driver, so resume re-attaches to experiments
+        max_restarts=max_restarts,
+        max_concurrency=32,
+        num_cpus=0,
+    ).remote(
+        str(run_dir),
+        config.sandbox,
+        config.limits.max_concurrent_experiments,
+        requeue_orphans=True,
+        reject_infeasible=config.experiments.reject_infeasible,
+    )
 
 
 class PoolClient:

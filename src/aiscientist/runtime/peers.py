@@ -27,7 +27,7 @@ from aiscientist.errors import ClusterError
 from aiscientist.messages import Usage
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import actor_name, fetch
-from aiscientist.runtime.experiments import ExperimentPool, PoolClient
+from aiscientist.runtime.experiments import PoolClient, start_pool
 from aiscientist.runtime.tree_actor import TreeActor
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap
@@ -114,19 +114,7 @@ PeerActor = ray.remote(_PeerActor)
 
 def start_peers(run_id: str, run_dir: Path, config: RunConfig) -> dict[str, Any]:
     """The run's experiment pool and its peers (re-attached when they exist)."""
-    pool = ExperimentPool.options(
-        name=actor_name(run_id, "executor"),
-        get_if_exists=True,
-        lifetime="detached",  # outlives a dead driver and dead peers: experiments keep running
-        max_restarts=PEER_RESTARTS,
-        max_concurrency=32,
-        num_cpus=0,
-    ).remote(
-        str(run_dir),
-        config.sandbox,
-        config.limits.max_concurrent_experiments,
-        requeue_orphans=True,
-    )
+    pool = start_pool(run_id, run_dir, config, PEER_RESTARTS)
     names = peer_names(config)
     handles: dict[str, Any] = {"executor": pool}
     for n in names:

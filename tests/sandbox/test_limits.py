@@ -6,7 +6,10 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from aiscientist.sandbox import Limits, Sandbox
+from tests.sandbox.conftest import make_backend
 
 
 def _alive_with(token: str) -> list[int]:
@@ -111,3 +114,24 @@ def test_exit_code_is_reported_failed(any_sandbox: Sandbox, tmp_path: Path) -> N
     res = any_sandbox.run("echo about to fail; exit 3", tmp_path, timeout=30)
     assert (res.status, res.exit_code) == ("failed", 3)
     assert "about to fail" in res.reason
+
+
+@pytest.mark.parametrize("kind", ["local", "bwrap"])
+def test_local_rlimits_are_the_ones_asked_for(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The limits are applied by a shell prefix before exec (no Python preexec_fn, so the
+    sandbox starts with vfork): the command sees exactly the values asked for, in the right
+    units, and a write past the file-size limit is cut short."""
+    sandbox = make_backend(kind, request)
+    limits = Limits(memory_bytes=512 * 1024**2, cpu_seconds=7, file_size_bytes=1024**2)
+    res = sandbox.run(
+        "echo as=$(ulimit -v) fsize=$(ulimit -f) cpu=$(ulimit -t) cpuhard=$(ulimit -H -t);"
+        " head -c 3000000 /dev/zero > big; echo wrote=$(stat -c %s big)",
+        tmp_path,
+        limits=limits,
+        timeout=30,
+    )
+    assert "as=524288 fsize=1024 cpu=7 cpuhard=12" in res.stdout, res
+    assert "wrote=1048576" in res.stdout, res
+    assert (tmp_path / "big").stat().st_size == 1024**2

@@ -12,12 +12,11 @@ import contextlib
 import glob
 import logging
 import os
-import resource
+import shlex
 import shutil
 import signal
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from aiscientist.errors import SandboxError
@@ -225,26 +224,33 @@ def _own_pids_cgroup() -> Path | None:
     return None
 
 
-def preexec(limits: Limits, cgroup: PidsCgroup | None) -> Callable[[], None]:
-    """The child-side setup: join the pids cgroup, then set rlimits."""
-    procs = cgroup.procs_file() if cgroup is not None else None
+def limits_prefix(limits: Limits, cgroup: PidsCgroup | None) -> list[str]:
+    """An argv prefix that joins the pids cgroup, sets the rlimits and execs the command
+    (empty when there is nothing to apply).
+
+    bash does it (the sandbox runs commands with bash already; its ``ulimit`` flags and
+    units are not those of dash) rather than a Python ``preexec_fn``: a ``preexec_fn`` makes
+    ``subprocess`` fork() the whole parent and run Python in the copy, which in a Ray worker
+    (22 threads, 80 MB resident) costs ~12 ms per start instead of ~1 ms with vfork, and is
+    not safe in a process with threads. Every value is an integer or a quoted path."""
     # RLIMIT_AS reserves address space CUDA needs by the terabyte: skip it when GPUs are used.
     memory = None if limits.gpus else limits.memory_bytes
     nproc = limits.max_processes if cgroup is None and os.getuid() != 0 else None
     if limits.max_processes is not None and cgroup is None and os.getuid() == 0:
         warn_once("root-nproc", "running as root without a pids cgroup: no process limit")
-
-    def setup() -> None:
-        if procs is not None:
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
-        if limits.cpu_seconds is not None:
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-        if memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        if nproc is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        if limits.file_size_bytes is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes,) * 2)
-
-    return setup
+    steps = []
+    if cgroup is not None:
+        steps.append(f"echo $$ > {shlex.quote(cgroup.procs_file())}")
+    if limits.cpu_seconds is not None:
+        cpu = int(limits.cpu_seconds)
+        steps.append(f"ulimit -S -t {cpu} && ulimit -H -t {cpu + 5}")
+    if memory is not None:
+        steps.append(f"ulimit -v {max(1, int(memory) // 1024)}")  # KiB
+    if nproc is not None:
+        steps.append(f"ulimit -u {int(nproc)}")
+    if limits.file_size_bytes is not None:
+        steps.append(f"ulimit -f {max(1, int(limits.file_size_bytes) // 1024)}")  # KiB
+    if not steps:
+        return []
+    script = " && ".join(steps) + ' || { echo "sandbox: could not apply limits" >&2; exit 126; }'
+    return ["bash", "-c", f'{script}\nexec "$@"', "sandbox-limits"]

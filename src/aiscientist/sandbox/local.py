@@ -87,6 +87,7 @@ class LocalSandbox:
         else:
             _harden.link_mounts(workdir, mounts)
             full_env = sandbox_env(env)
+        argv = _harden.limits_prefix(limits, cgroup) + argv
         if limits.gpus:  # Ray's assignment wins over whatever the parent had
             full_env["CUDA_VISIBLE_DEVICES"] = ",".join(limits.gpus)
         capture = OutputCapture(log_path, limits.log_bytes)
@@ -100,7 +101,6 @@ class LocalSandbox:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_harden.preexec(limits, cgroup),
             )
         except OSError as exc:
             if cgroup is not None:

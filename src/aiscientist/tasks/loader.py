@@ -22,10 +22,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aiscientist.errors import TaskError
+from aiscientist.tasks import BUNDLED_DIR
 from aiscientist.tasks.rubric import read_rubric
 from aiscientist.tasks.task import Task
-
-BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 
 
 class _Strict(BaseModel):

@@ -107,7 +107,7 @@ def main() -> None:
         wmap = WorkspaceMap(run_dir)
         wmap.refresh()
         wmap.save(force=True)
-        ensure_ray(cfg, log_to_driver=False, num_cpus=2)
+        ensure_ray(cfg, log_to_driver=False, num_cpus=2, resources={"bench-slot": 1})
         run_id = json.loads((run_dir / "run.json").read_text())["run_id"]
         orch, actors = start_actors(run_id, run_dir, cfg)
 
@@ -136,11 +136,12 @@ def main() -> None:
             direct.append(time.perf_counter() - t)
         client = PoolClient(actor_name(run_id, "executor"))
         subs = []
-        # a resource no node has: the experiments queue in Ray and never run, so only the
-        # submit path is timed (and no experiment competes for this machine's two cores)
-        res = Resources(num_cpus=0, num_gpus=0, memory_gb=0.01, custom={"bench-never": 1.0})
+        # one slot of a resource only this node has: the first experiment holds it (asleep)
+        # and the others queue in Ray, so the submit path (feasibility check included) is
+        # timed and no experiment competes for this machine's two cores
+        res = Resources(num_cpus=0, num_gpus=0, memory_gb=0.01, custom={"bench-slot": 1.0})
         for i in range(args.n + 10):
-            spec = ExperimentSpec(command="true", seed=10_000 + i, resources=res)
+            spec = ExperimentSpec(command="sleep 600", seed=10_000 + i, resources=res)
             t = time.perf_counter()
             client.submit(spec)
             if i >= 10:

@@ -178,6 +178,7 @@ class ExperimentBoard:
         self._best: tuple[str, float] | None = None
         self._epoch = ""
         self._index = 0
+        self._pending: Any = None
         if self.dir.exists():
             for p in self.dir.glob("*/result.json"):
                 try:
@@ -193,15 +194,33 @@ class ExperimentBoard:
         if self._best is None or (score < self._best[1] if self.lower else score > self._best[1]):
             self._best = (r.exp_id, score)
 
-    def poll(self, pool: Any) -> None:
-        """Take the results the pool finished since the last poll (one small actor call)."""
+    def request(self, pool: Any) -> None:
+        """Ask the pool what finished since the last answer, without waiting for it (one
+        question in flight at a time)."""
+        if self._pending is None:
+            self._pending = pool.finished_since.remote(self._epoch, self._index)
+
+    def collect(self, wait: bool) -> bool:
+        """Take the pending answer: waiting for it (up to 10 s) when ``wait``, else only if
+        it is there already. False when the pool did not answer (gone or restarting)."""
+        if self._pending is None:
+            return True
+        if not wait and not ray.wait([self._pending], timeout=0)[0]:
+            return True
+        ref, self._pending = self._pending, None
         try:
-            epoch, index, new = fetch(pool.finished_since.remote(self._epoch, self._index), 10)
+            epoch, index, new = fetch(ref, 10)
         except (*_UNAVAILABLE, ray.exceptions.GetTimeoutError):
-            return
+            return False
         self._epoch, self._index = epoch, index
         for r in new:
             self.add(r)
+        return True
+
+    def poll(self, pool: Any) -> bool:
+        """Take the results the pool finished since the last poll (one small actor call)."""
+        self.request(pool)
+        return self.collect(wait=True)
 
     def best(self) -> tuple[str, float] | None:
         return self._best
@@ -289,6 +308,7 @@ class _OrchestratorActor:
         self._results: dict[str, Result] = {}
         self._stage: str | None = None
         self._persisted = self._map_saved = 0.0
+        self._pool: Any = None
 
     def _delegations(self) -> list[Delegation]:
         return [e.delegation for e in self.journal.events() if isinstance(e, DelegationEvent)]
@@ -365,20 +385,28 @@ class _OrchestratorActor:
         self.journal.result(result)
         for p in result.delta:
             self.map.update(p.path)
-        self._poll_board()
+        # ask the pool what finished without waiting: the answer is taken when the board is
+        # read next (status_extra, at the orchestrator's next step), so no delegation waits
+        # on that actor call
+        self.board.collect(wait=False)
+        self._poll_board(wait=False)
         if time.monotonic() - self._map_saved >= PERSIST_EVERY_S:  # derived: refresh rebuilds it
             self.map.save()
             self._map_saved = time.monotonic()
         return result
 
-    def _poll_board(self) -> None:
-        try:
-            pool = ray.get_actor(actor_name(self.run_id, "executor"))
-        except ValueError:
-            return
-        self.board.poll(pool)
+    def _poll_board(self, wait: bool = True) -> None:
+        if self._pool is None:
+            try:
+                self._pool = ray.get_actor(actor_name(self.run_id, "executor"))
+            except ValueError:
+                return
+        self.board.request(self._pool)
+        if wait and not self.board.collect(wait=True):
+            self._pool = None  # look it up again next time: a resumed run has a new pool
 
     def status_extra(self) -> str:
+        self._poll_board()
         best = self.board.best()
         best_s = f"best val_score {best[1]:.6g} ({best[0]})" if best else "no scored experiment yet"
         return f"Experiments finished: {len(self.board.results)}; {best_s}."

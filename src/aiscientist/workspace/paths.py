@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from aiscientist.errors import PathEscapeError
 
 
-def resolve_inside(root: Path, rel: str | Path) -> Path:
+def resolve_inside(root: Path, rel: str | Path, *, root_resolved: bool = False) -> Path:
     """Absolute path of ``rel`` under ``root``; raises ``PathEscapeError`` if it escapes.
 
     Refused: absolute paths, ``..`` components, and symlinks (anywhere on the way) that point
@@ -26,16 +26,18 @@ def resolve_inside(root: Path, rel: str | Path) -> Path:
         )
     if ".." in pure.parts:
         raise PathEscapeError(f"path {raw!r} contains '..'; paths must stay inside the workspace")
-    root_resolved = root.resolve()
-    target = (root_resolved / Path(*pure.parts)).resolve()
-    if target != root_resolved and root_resolved not in target.parents:
+    base = root if root_resolved else root.resolve()
+    target = (base / Path(*pure.parts)).resolve()
+    if target != base and base not in target.parents:
         raise PathEscapeError(
             f"path {raw!r} resolves to {str(target)!r}, outside the workspace "
-            f"{str(root_resolved)!r} (through a symlink)"
+            f"{str(base)!r} (through a symlink)"
         )
     return target
 
 
-def relative_posix(root: Path, path: Path) -> str:
-    """``path`` relative to ``root`` in posix form (``path`` must be inside ``root``)."""
-    return path.resolve().relative_to(root.resolve()).as_posix()
+def relative_posix(root: Path, path: Path, *, root_resolved: bool = False) -> str:
+    """``path`` relative to ``root`` in posix form (``path`` must be inside ``root``).
+    ``root_resolved``: the caller already resolved ``root`` (saves a walk of its parts)."""
+    base = root if root_resolved else root.resolve()
+    return path.resolve().relative_to(base).as_posix()

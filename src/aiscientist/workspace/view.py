@@ -30,15 +30,16 @@ class WorkspaceView:
         self.role = role
         self._on_write = on_write
         self._written: dict[str, None] = {}
+        self._logs: dict[str, tuple[Path, str]] = {}
 
     # ---- reading ----
     def path(self, rel: str | Path) -> Path:
         """Absolute path of ``rel``, refused if it escapes the workspace."""
-        return resolve_inside(self.root, rel)
+        return resolve_inside(self.root, rel, root_resolved=True)
 
     def rel(self, path: Path) -> str:
         """Posix path of ``path`` relative to the run directory."""
-        return relative_posix(self.root, path)
+        return relative_posix(self.root, path, root_resolved=True)
 
     def exists(self, rel: str | Path) -> bool:
         return self.path(rel).exists()
@@ -104,10 +105,17 @@ class WorkspaceView:
         return self._touched(target, summary)
 
     def append_record(self, rel: str | Path, line: bytes, sync: bool = True) -> Pointer:
-        """Append one JSON line to a log this role alone writes (``sync``: fsync it)."""
-        target = self.writable_path(rel)
+        """Append one JSON line to a log this role alone writes (``sync``: fsync it). The
+        checked, resolved path of a log is kept for the view's lifetime: a session appends to
+        its transcript and usage logs on every message, and resolving (one ``lstat`` per path
+        component) and re-checking each time was most of a short session's cost."""
+        key = str(rel)
+        if key not in self._logs:
+            target = self.writable_path(rel)
+            self._logs[key] = (target, self.rel(target))
+        target, rel_posix = self._logs[key]
         append_line(target, line, sync)
-        return self._touched(target, None)
+        return self._touched(target, None, rel_posix)
 
     def begin_section(self, rel: str | Path, title: str) -> Pointer:
         """Open a new session section in an append-only markdown log."""
@@ -151,8 +159,8 @@ class WorkspaceView:
         self._written.clear()
         return tuple(out)
 
-    def _touched(self, target: Path, summary: str | None) -> Pointer:
-        rel = self.rel(target)
+    def _touched(self, target: Path, summary: str | None, rel: str | None = None) -> Pointer:
+        rel = rel or self.rel(target)
         self._written[rel] = None
         if self._on_write is not None:
             self._on_write(rel, self.role, summary)

@@ -1,0 +1,88 @@
+"""`aiscientist resume` of a decentralized run whose driver and Ray were SIGKILLed after the
+peers had produced evidence: the peers re-enter from the shared tree, finished experiments
+never run again, no hypothesis gets a second result, and the run ends graded."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from runtime_harness import (
+    REPO,
+    attempt_count,
+    experiments,
+    kill_all,
+    manifest,
+    ray_tmpdir,
+    run_dir_in,
+    start,
+    wait_for,
+)
+
+from aiscientist.hypotheses.events import EVENT_DECODER, EvidenceEvent, FinishEvent
+from aiscientist.hypotheses.store import load_tree
+from aiscientist.runtime.resume import resume_run
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = REPO / "configs" / "scripts" / "decentralized-improve.yaml"
+
+
+def _evidence_count(run_dir: Path) -> int:
+    events = run_dir / "tree" / "events.jsonl"
+    if not events.exists():
+        return 0
+    return sum(b'"evidence"' in line for line in events.read_bytes().splitlines())
+
+
+def test_decentralized_run_resumes_after_sigkill(ray_local: None, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    ray_tmp = ray_tmpdir()
+    log = tmp_path / "run.log"
+    args = ["run", "tabular-cancer", "--workspace", str(root), "--model", f"scripted:{SCRIPT}"]
+    for s in ("sandbox.kind=local", "mode=decentralized", "peers=3", "search.lease_s=5"):
+        args += ["--set", s]
+    proc = start(args, ray_tmp, log)
+    try:
+        wait_for(
+            lambda: (rd := run_dir_in(root)) is not None and _evidence_count(rd) >= 1,
+            proc,
+            timeout=400,
+            log=log,
+        )
+    finally:
+        kill_all(proc, ray_tmp)
+    run_dir = run_dir_in(root)
+    assert run_dir is not None
+    assert manifest(run_dir)["status"] == "running", "the killed driver never wrote an end"
+    done_before = {
+        e.name: (attempt_count(e), (e / "result.json").stat().st_mtime_ns)
+        for e in experiments(run_dir)
+        if (e / "result.json").exists()
+    }
+    assert done_before, "the kill point is after a result"
+
+    m = resume_run(run_dir, None, [])
+
+    assert m.status == "finished", m.note
+    assert m.score is not None and 0.8 < m.score <= 1.0
+    # finished experiments were never run again
+    for e in experiments(run_dir):
+        assert (e / "result.json").exists(), e.name
+        if e.name in done_before:
+            assert (attempt_count(e), (e / "result.json").stat().st_mtime_ns) == done_before[e.name]
+    # the tree: every hypothesis ended, none has two results, no experiment is evidence twice
+    events = [
+        EVENT_DECODER.decode(line)
+        for line in (run_dir / "tree" / "events.jsonl").read_bytes().splitlines()
+        if line.strip()
+    ]
+    per_exp = Counter(e.evidence.exp_id for e in events if isinstance(e, EvidenceEvent))
+    assert per_exp and max(per_exp.values()) == 1, per_exp
+    finishes = Counter(e.hypothesis_id for e in events if isinstance(e, FinishEvent))
+    assert max(finishes.values()) == 1, finishes
+    tree = load_tree(run_dir / "tree")
+    assert all(h.state in ("verified", "refuted", "abandoned") for h in tree.hypotheses())
+    assert tree.champion is not None
+    assert (run_dir / "submission" / "submission.csv").exists()

@@ -62,6 +62,7 @@ def test_decentralized_run_resumes_after_sigkill(ray_local: None, tmp_path: Path
         if (e / "result.json").exists()
     }
     assert done_before, "the kill point is after a result"
+    evidence_before = _evidence_count(run_dir)
 
     m = resume_run(run_dir, None, [])
 
@@ -78,9 +79,10 @@ def test_decentralized_run_resumes_after_sigkill(ray_local: None, tmp_path: Path
         for line in (run_dir / "tree" / "events.jsonl").read_bytes().splitlines()
         if line.strip()
     ]
+    assert _evidence_count(run_dir) > evidence_before, "the resumed peers did not go on"
     per_exp = Counter(e.evidence.exp_id for e in events if isinstance(e, EvidenceEvent))
     assert per_exp and max(per_exp.values()) == 1, per_exp
-    finishes = Counter(e.hypothesis_id for e in events if isinstance(e, FinishEvent))
+    finishes = Counter(e.id for e in events if isinstance(e, FinishEvent))
     assert max(finishes.values()) == 1, finishes
     tree = load_tree(run_dir / "tree")
     assert all(h.state in ("verified", "refuted", "abandoned") for h in tree.hypotheses())

@@ -57,6 +57,12 @@ def any_sandbox(request: pytest.FixtureRequest) -> Sandbox:
     return make_backend(request.param, request)
 
 
+@pytest.fixture(params=["local", "bwrap"])
+def local_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """The subprocess backends (rlimits applied by the sandbox itself)."""
+    return make_backend(request.param, request)
+
+
 @pytest.fixture(params=["bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def isolating_sandbox(request: pytest.FixtureRequest) -> Sandbox:
     """The backends that isolate the filesystem and the network."""

@@ -6,10 +6,7 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from aiscientist.sandbox import Limits, Sandbox
-from tests.sandbox.conftest import make_backend
 
 
 def _alive_with(token: str) -> list[int]:
@@ -119,16 +116,12 @@ def test_exit_code_is_reported_failed(any_sandbox: Sandbox, tmp_path: Path) -> N
     assert "about to fail" in res.reason
 
 
-@pytest.mark.parametrize("kind", ["local", "bwrap"])
-def test_local_rlimits_are_the_ones_asked_for(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_local_rlimits_are_the_ones_asked_for(local_sandbox: Sandbox, tmp_path: Path) -> None:
     """The limits are applied by a shell prefix before exec (no Python preexec_fn, so the
     sandbox starts with vfork): the command sees exactly the values asked for, in the right
     units, and a write past the file-size limit is cut short."""
-    sandbox = make_backend(kind, request)
     limits = Limits(memory_bytes=512 * 1024**2, cpu_seconds=7, file_size_bytes=1024**2)
-    res = sandbox.run(
+    res = local_sandbox.run(
         "echo as=$(ulimit -v) fsize=$(ulimit -f) cpu=$(ulimit -t) cpuhard=$(ulimit -H -t);"
         " head -c 3000000 /dev/zero > big; echo wrote=$(stat -c %s big)",
         tmp_path,

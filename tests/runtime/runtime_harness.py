@@ -129,3 +129,35 @@ def attempt_count(exp: Path) -> int:
 def manifest(run_dir: Path) -> dict[str, object]:
     data: dict[str, object] = json.loads((run_dir / "run.json").read_text())
     return data
+
+
+def run_until_killed(
+    args: list[str], root: Path, tmp_path: Path, kill_when: Callable[[Path], bool]
+) -> Path:
+    """Start ``aiscientist ARGS`` (a run writing under ``root``), SIGKILL it and its Ray once
+    ``kill_when(run_dir)`` holds, and return the run directory (still marked running)."""
+    ray_tmp = ray_tmpdir()
+    log = tmp_path / "run.log"
+    proc = start(args, ray_tmp, log)
+    try:
+        wait_for(
+            lambda: (rd := run_dir_in(root)) is not None and kill_when(rd),
+            proc,
+            timeout=400,
+            log=log,
+        )
+    finally:
+        kill_all(proc, ray_tmp)
+    run_dir = run_dir_in(root)
+    assert run_dir is not None
+    assert manifest(run_dir)["status"] == "running", "the killed driver never wrote an end"
+    return run_dir
+
+
+def finished_experiments(run_dir: Path) -> dict[str, tuple[int, int]]:
+    """Per finished experiment: (attempts, mtime of result.json), to show nothing reran."""
+    return {
+        e.name: (attempt_count(e), (e / "result.json").stat().st_mtime_ns)
+        for e in experiments(run_dir)
+        if (e / "result.json").exists()
+    }

@@ -8,17 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from runtime_harness import (
-    REPO,
-    attempt_count,
-    experiments,
-    kill_all,
-    manifest,
-    ray_tmpdir,
-    run_dir_in,
-    start,
-    wait_for,
-)
+from runtime_harness import REPO, experiments, finished_experiments, run_until_killed
 
 from aiscientist.hypotheses.events import EVENT_DECODER, EvidenceEvent, FinishEvent
 from aiscientist.hypotheses.store import load_tree
@@ -38,29 +28,11 @@ def _evidence_count(run_dir: Path) -> int:
 
 def test_decentralized_run_resumes_after_sigkill(ray_local: None, tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    ray_tmp = ray_tmpdir()
-    log = tmp_path / "run.log"
     args = ["run", "tabular-cancer", "--workspace", str(root), "--model", f"scripted:{SCRIPT}"]
     for s in ("sandbox.kind=local", "mode=decentralized", "peers=3", "search.lease_s=5"):
         args += ["--set", s]
-    proc = start(args, ray_tmp, log)
-    try:
-        wait_for(
-            lambda: (rd := run_dir_in(root)) is not None and _evidence_count(rd) >= 1,
-            proc,
-            timeout=400,
-            log=log,
-        )
-    finally:
-        kill_all(proc, ray_tmp)
-    run_dir = run_dir_in(root)
-    assert run_dir is not None
-    assert manifest(run_dir)["status"] == "running", "the killed driver never wrote an end"
-    done_before = {
-        e.name: (attempt_count(e), (e / "result.json").stat().st_mtime_ns)
-        for e in experiments(run_dir)
-        if (e / "result.json").exists()
-    }
+    run_dir = run_until_killed(args, root, tmp_path, lambda rd: _evidence_count(rd) >= 1)
+    done_before = finished_experiments(run_dir)
     assert done_before, "the kill point is after a result"
     evidence_before = _evidence_count(run_dir)
 
@@ -72,7 +44,7 @@ def test_decentralized_run_resumes_after_sigkill(ray_local: None, tmp_path: Path
     for e in experiments(run_dir):
         assert (e / "result.json").exists(), e.name
         if e.name in done_before:
-            assert (attempt_count(e), (e / "result.json").stat().st_mtime_ns) == done_before[e.name]
+            assert finished_experiments(run_dir)[e.name] == done_before[e.name]
     # the tree: every hypothesis ended, none has two results, no experiment is evidence twice
     events = [
         EVENT_DECODER.decode(line)

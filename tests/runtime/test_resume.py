@@ -17,13 +17,12 @@ from runtime_harness import (
     cli_env,
     delegations,
     experiments,
-    kill_all,
+    finished_experiments,
     manifest,
     ray_tmpdir,
     results,
     run_dir_in,
-    start,
-    wait_for,
+    run_until_killed,
 )
 
 from aiscientist.runtime.resume import resume_run
@@ -66,26 +65,9 @@ def test_resume_after_sigkill_completes_without_redoing_work(
     ray_local: None, tmp_path: Path, point: str
 ) -> None:
     root = tmp_path / "runs"
-    ray_tmp = ray_tmpdir()
-    log = tmp_path / "run.log"
-    proc = start(["run", "tabular-cancer", "--workspace", str(root), *RUN_ARGS], ray_tmp, log)
-    try:
-        wait_for(
-            lambda: (rd := run_dir_in(root)) is not None and KILL_POINTS[point](rd),
-            proc,
-            timeout=400,
-            log=log,
-        )
-    finally:
-        kill_all(proc, ray_tmp)
-    run_dir = run_dir_in(root)
-    assert run_dir is not None
-    assert manifest(run_dir)["status"] == "running", "the killed driver never wrote an end"
-    done_before = {
-        e.name: (attempt_count(e), (e / "result.json").stat().st_mtime_ns)
-        for e in experiments(run_dir)
-        if (e / "result.json").exists()
-    }
+    args = ["run", "tabular-cancer", "--workspace", str(root), *RUN_ARGS]
+    run_dir = run_until_killed(args, root, tmp_path, KILL_POINTS[point])
+    done_before = finished_experiments(run_dir)
     roles_done = Counter(role for d, role in delegations(run_dir) if d in set(results(run_dir)))
     running_before = [e.name for e in experiments(run_dir) if not (e / "result.json").exists()]
 
@@ -100,7 +82,7 @@ def test_resume_after_sigkill_completes_without_redoing_work(
     for e in exps:
         assert (e / "result.json").exists()
         if e.name in done_before:
-            assert (attempt_count(e), (e / "result.json").stat().st_mtime_ns) == done_before[e.name]
+            assert finished_experiments(run_dir)[e.name] == done_before[e.name]
         if e.name in running_before:
             assert attempt_count(e) == 2, "the lost attempt is re-queued exactly once"
     # completed delegations were not issued again

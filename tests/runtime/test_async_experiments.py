@@ -7,12 +7,15 @@ from pathlib import Path
 
 import yaml
 
+from aiscientist.agents.experiment_tools import experiment_tools
 from aiscientist.agents.specialists import Specialist
+from aiscientist.agents.tools import ToolSet
 from aiscientist.config import load_config
 from aiscientist.messages import Budget, Delegation
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.runtime.driver import create_run
 from aiscientist.runtime.experiments import RayExperimentService
+from aiscientist.workspace.view import WorkspaceView
 
 
 def call(name: str, **arguments: object) -> dict[str, object]:
@@ -111,12 +114,31 @@ def test_experiment_no_node_can_run_is_refused_at_submit(tmp_path: Path, ray_loc
         result = specialist.handle(
             Delegation(id="del-gpu", role="experimentation", instruction="run", budget=Budget())
         )
+        # after a refusal, the next submit a small model is held to asks the configured demand
+        box = ToolSet(
+            experiment_tools(
+                WorkspaceView(run_dir, "experimentation"),
+                PoolClient(name, namespace="aiscientist-tests", patience_s=10),
+                cfg,
+            )
+        )
+        assert box.call("submit_experiment", {"command": "true", "num_gpus": 2}).startswith(
+            "ERROR: experiment refused"
+        )
+        (todo,) = box.todo()
+        assert todo.tool == "submit_experiment" and todo.fixed["num_gpus"] == 0
     finally:
         ray.kill(pool)
     assert result.status == "ok"
-    transcript = (run_dir / "journal/transcripts/experimentation/del-gpu.jsonl").read_text()
-    assert "experiment refused" in transcript and "GPU=1" in transcript
-    assert "largest node has GPU=0" in transcript
+    lines = (run_dir / "journal/transcripts/experimentation/del-gpu.jsonl").read_text()
+    refusal = next(
+        m["content"]
+        for m in map(json.loads, lines.splitlines())
+        if m.get("role") == "tool" and "refused" in str(m.get("content"))
+    )
+    # the model reads the reason itself, not a remote traceback around it
+    assert refusal.startswith("ERROR: experiment refused: it asks for CPU=1, GPU=1"), refusal
+    assert "largest node has GPU=0" in refusal and "ray::" not in refusal
     specs = list((run_dir / "agent" / "experiments").glob("*/spec.json"))
     assert len(specs) == 1  # only the one that fits was recorded (and would be re-queued)
     (res,) = list((run_dir / "agent" / "experiments").glob("*/result.json"))

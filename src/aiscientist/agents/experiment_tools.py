@@ -86,6 +86,7 @@ def experiment_tools(
     submitted: list[str] = []
     collected: set[str] = set()
     logged: set[str] = set()
+    refused: list[str] = []
 
     def todo() -> list[Todo]:
         """Advice: run at least one experiment, then read its result (a small model is held
@@ -93,7 +94,9 @@ def experiment_tools(
         if not submitted:
             command = "bash reproduce.sh" if view.exists("submission/reproduce.sh") else ""
             command = command or ("python train.py" if view.exists("submission/train.py") else "")
-            fixed = {"command": command} if command else {}
+            fixed: dict[str, object] = {"command": command} if command else {}
+            if refused:  # it asked for more than any node has: hold it to the configured demand
+                fixed["num_gpus"] = config.experiments.resources.num_gpus
             return [Todo("submit an experiment", "submit_experiment", fixed, False, 0)]
         if not collected.intersection(submitted):
             return [Todo("wait for its result", "wait_experiments", {}, False, 0)]
@@ -130,6 +133,7 @@ def experiment_tools(
         try:
             exp_id = service.submit(spec)
         except InfeasibleExperimentError as exc:
+            refused.append(str(exc))
             if recorder is not None and not a.hypothesis:  # never ran: not a live hypothesis
                 try:
                     recorder.tree.abandon(spec.hypothesis_id, f"refused at submit: {exc}"[:500])

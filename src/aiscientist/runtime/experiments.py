@@ -41,7 +41,7 @@ from aiscientist.agents.experiments import (
     write_spec,
 )
 from aiscientist.config import RunConfig, SandboxConfig
-from aiscientist.errors import ClusterError, InfeasibleExperimentError
+from aiscientist.errors import AIScientistError, ClusterError, InfeasibleExperimentError
 from aiscientist.messages import ExperimentResult, ExperimentSpec
 from aiscientist.runtime.cluster import (
     UNAVAILABLE,
@@ -337,7 +337,12 @@ class PoolClient:
     def _call(self, method: str, *args: object) -> Any:
         def once(_attempt: int) -> Any:
             pool = ray.get_actor(self.pool_name, namespace=self.namespace)
-            return ray.get(getattr(pool, method).remote(*args))
+            try:
+                return ray.get(getattr(pool, method).remote(*args))
+            except ray.exceptions.RayTaskError as exc:
+                if isinstance(exc.cause, AIScientistError):  # ours: its message, no traceback
+                    raise exc.cause from None
+                raise
 
         try:
             return call_restartable(once, self.patience_s)

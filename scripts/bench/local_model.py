@@ -1,7 +1,7 @@
 """Benchmark the local model path: prompt and generation tokens/s, seconds per agent step.
 
-Starts the embedded llama.cpp server through ``LocalModelServer`` (or uses the one at
-``$AISCIENTIST_LOCAL_BASE_URL``), then measures:
+Starts the embedded llama.cpp server through ``LocalModelServer`` (the build the server
+would choose on this machine, or ``--variant x86-64-v3|avx512``), then measures:
 
 - prompt tokens/s and generation tokens/s, from a streamed request (time to first token,
   then the rate of the following tokens), on a fresh prompt so no prefix cache helps;
@@ -9,7 +9,7 @@ Starts the embedded llama.cpp server through ``LocalModelServer`` (or uses the o
   a short forced tool call, cold (new prompt) and warm (the previous conversation plus one
   tool result, as consecutive agent steps are).
 
-Prints a table and writes ``bench-results/local_model.json``. Needs ``.[local]``.
+Prints a table and writes ``bench-results/local_model.json``. Needs ``aiscientist setup-local``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ import urllib.request
 from pathlib import Path
 
 from aiscientist.models.base import ChatMessage, ToolSpec
-from aiscientist.models.local_server import MODEL_ALIAS, LocalModelServer, make_local_model
+from aiscientist.models.local_server import (
+    MODEL_ALIAS,
+    LocalEndpoint,
+    LocalModelServer,
+    make_local_model,
+)
 
 TOOLS = [
     ToolSpec(
@@ -126,7 +131,7 @@ def stream_rates(base_url: str, seed: int, max_tokens: int = 48) -> tuple[int, f
 
 def agent_steps(base_url: str, repeats: int) -> dict[str, object]:
     """Seconds per cold and warm agent step through LiteLLMModel with a forced tool call."""
-    model = make_local_model(role="bench", base_url=base_url)
+    model = make_local_model(role="bench", endpoint=LocalEndpoint(base_url, "sk-local"))
     cold, prompt_tokens, completion_tokens, parsed = [], [], [], 0
     messages: list[ChatMessage] = []
     for seed in range(repeats):
@@ -166,27 +171,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2, help="cold agent steps to time")
     parser.add_argument("--rate-runs", type=int, default=1, help="streamed rate requests")
+    parser.add_argument("--variant", default=None, help="llama.cpp build (default: chosen)")
     parser.add_argument("--out", default="bench-results/local_model.json")
     args = parser.parse_args()
 
-    server: LocalModelServer | None = None
-    base_url = os.environ.get("AISCIENTIST_LOCAL_BASE_URL")
     t = time.monotonic()
-    if not base_url:
-        server = LocalModelServer().start()
-        base_url = server.base_url
+    server = LocalModelServer(variant=args.variant).start()
+    base_url = server.base_url
     startup_s = time.monotonic() - t
     try:
         rates = [stream_rates(base_url, seed) for seed in range(args.rate_runs)]
         steps = agent_steps(base_url, args.repeats)
     finally:
-        if server is not None:
-            server.stop()
+        server.stop()
     result: dict[str, object] = {
         "model": MODEL_ALIAS,
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "llama_cpp_build": server.variant or "x86-64-v3 (installed wheel)",
         "load_average_1m": os.getloadavg()[0],
-        "server_startup_s": round(startup_s, 2) if server else None,
+        "server_startup_s": round(startup_s, 2),
         "prompt_tokens": rates[-1][0],
         "prompt_tokens_per_s": statistics.mean(r[1] for r in rates),
         "generation_tokens_per_s": statistics.mean(r[2] for r in rates),

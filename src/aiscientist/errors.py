@@ -14,6 +14,7 @@
      ├── ModelError                 the language model failed
      │    ├── TransientModelError   rate limit, 5xx, timeout: retried with backoff
      │    └── FatalModelError       auth, bad request: never retried
+     │         └── ModelServerDiedError the embedded model's server process died
      ├── BudgetExhaustedError       a hard budget (USD, tokens, wall clock) was reached
      ├── ToolError                  a tool call the model can fix; sent back to it
      ├── SandboxError               the sandbox could not run a command at all
@@ -77,6 +78,11 @@ class TransientModelError(ModelError):
 
 class FatalModelError(ModelError):
     """A failure not worth retrying: authentication, bad request, unknown model."""
+
+
+class ModelServerDiedError(FatalModelError):
+    """The embedded model's server process exited or was killed: retrying cannot help; the
+    message names the signal or exit code and the server's log. The run stops resumable."""
 
 
 class BudgetExhaustedError(AIScientistError):

@@ -22,6 +22,7 @@ class FakeOpenAIServer:
     def __init__(self) -> None:
         self.answers: list[Answer] = []
         self.requests: list[dict[str, Any]] = []
+        self.auth: list[str | None] = []
         self.model_name = "fake-model"
         server = self
 
@@ -44,6 +45,7 @@ class FakeOpenAIServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(body)
+                server.auth.append(self.headers.get("Authorization"))
                 answer: Answer = server.answers.pop(0) if server.answers else {"content": "ok"}
                 if isinstance(answer, int):
                     kind = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(answer, "err")

@@ -23,7 +23,7 @@ GRADE_FILE = "grade.json"
 SummaryValue = str | float | int | bool | None | dict[str, float | int]
 
 
-def _judge_model_spec(config: dict[str, object]) -> str:
+def judge_model_spec(config: dict[str, object]) -> str:
     models = config.get("models")
     if isinstance(models, dict):
         return str(models.get("judge") or models.get("default") or "local")
@@ -69,9 +69,7 @@ def grade_run(
 
             usage_log = run_dir / "journal" / "usage.jsonl"
             usage_log.parent.mkdir(parents=True, exist_ok=True)
-            model = make_model(
-                _judge_model_spec(manifest.config), role="judge", usage_log=usage_log
-            )
+            model = make_model(judge_model_spec(manifest.config), role="judge", usage_log=usage_log)
         rgrade = judge_rubric(
             task, run_dir / "submission", model, code_only=code_only, map_fn=map_fn
         )

@@ -23,11 +23,17 @@ import json
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from aiscientist.errors import ConfigError, FatalModelError, TransientModelError
+from aiscientist.errors import (
+    ConfigError,
+    FatalModelError,
+    ModelServerDiedError,
+    TransientModelError,
+)
 from aiscientist.messages import Usage
 from aiscientist.models.base import ChatMessage, Completion, ToolCall, ToolSpec
 from aiscientist.models.usage import append_usage, record_for
@@ -175,6 +181,7 @@ class LiteLLMModel:
         context_window: int | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        probe: Callable[[], str | None] | None = None,
     ) -> None:
         self.model = model
         self.api_base = api_base
@@ -187,6 +194,9 @@ class LiteLLMModel:
         self.timeout_s = timeout_s
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.probe = probe
+        """For a server we run: None while it lives, else how it died (asked after a
+        transient failure, so a dead server is reported at once instead of retried)."""
         # OpenAI-compatible servers accept any key, but the OpenAI client insists on one.
         self._api_key = api_key if api_key is not None else ("sk-local" if api_base else None)
         self._window = context_window
@@ -279,6 +289,12 @@ class LiteLLMModel:
                 if kind is FatalModelError:
                     raise FatalModelError(
                         message + "; not retried: check the model name, API key and request"
+                    ) from exc
+                died = self.probe() if self.probe is not None else None
+                if died:
+                    raise ModelServerDiedError(
+                        f"{message}; not retried: {died}\nThe run stops here; "
+                        "`aiscientist resume RUN_DIR` continues it with a new server."
                     ) from exc
                 if attempt > self.max_retries:
                     raise TransientModelError(

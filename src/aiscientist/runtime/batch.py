@@ -33,7 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from aiscientist.config import RunConfig, load_config
 from aiscientist.errors import ConfigError
 from aiscientist.runtime.cluster import ensure_ray
-from aiscientist.runtime.driver import create_run, execute_run, start_local_model
+from aiscientist.runtime.driver import create_run, execute_run
+from aiscientist.runtime.local_model import start_local_model, stop_local_model, uses_local_model
 
 Progress = Callable[[str], None]
 
@@ -122,8 +123,10 @@ def run_batch(batch: BatchConfig, progress: Progress | None = None) -> list[Batc
     """Run every task of ``batch``, ``concurrency`` at a time; never raises for one run."""
     say = progress or (lambda _msg: None)
     configs = [task_config(batch, t) for t in batch.tasks]  # bad overrides fail up front
-    servers = [s for s in (start_local_model(c) for c in configs) if s is not None]
-    ensure_ray(configs[0], log_to_driver=False)  # after the model server: actors get its URL
+    ensure_ray(configs[0], log_to_driver=False)
+    # One model server for the whole batch (the job), whichever runs use it.
+    local = next((c for c in configs if uses_local_model(c)), None)
+    server = start_local_model(local) if local is not None else None
     lock = threading.Lock()
 
     def one(t: BatchTask, cfg: RunConfig) -> BatchEntry:
@@ -150,8 +153,7 @@ def run_batch(batch: BatchConfig, progress: Progress | None = None) -> list[Batc
         with ThreadPoolExecutor(max_workers=batch.concurrency) as pool:
             entries = list(pool.map(one, batch.tasks, configs))
     finally:
-        for s in servers:
-            s.stop()  # type: ignore[attr-defined]
+        stop_local_model(server)
     root = Path(configs[0].workspace.root)
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())

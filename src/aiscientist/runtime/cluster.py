@@ -14,7 +14,6 @@ from aiscientist.config import RunConfig
 FORWARDED_ENV = (
     "RAY_AUTH_MODE",
     "LITELLM_LOCAL_MODEL_COST_MAP",
-    "AISCIENTIST_LOCAL_BASE_URL",
     "AISCIENTIST_CACHE",
 )
 

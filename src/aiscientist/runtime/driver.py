@@ -8,7 +8,6 @@ with a note, the workspace stays intact, and ``aiscientist resume`` continues it
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import threading
@@ -26,6 +25,13 @@ from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
 from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
 from aiscientist.runtime.experiments import start_pool
+from aiscientist.runtime.local_model import (
+    local_endpoint,
+    record_local_model,
+    start_local_model,
+    stop_local_model,
+    uses_local_model,
+)
 from aiscientist.runtime.peers import run_peers, start_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.journal import Journal
@@ -66,32 +72,22 @@ def create_run(task_ref: str | Path, config: RunConfig, root: Path | None = None
     return run_dir
 
 
-def start_local_model(config: RunConfig) -> object | None:
-    """Start the embedded model server once for all actors, if any role uses ``local``."""
-    roles = ("orchestrator", *SPECIALIST_ROLES, "judge")
-    if "AISCIENTIST_LOCAL_BASE_URL" in os.environ:
-        return None
-    if not any(config.models.for_role(r) == "local" for r in roles):
-        return None
-    from aiscientist.models.local_server import LocalModelServer
-
-    server = LocalModelServer()
-    server.start()
-    os.environ["AISCIENTIST_LOCAL_BASE_URL"] = server.base_url
-    return server
-
-
 def _grade(run_dir: Path, task: Task) -> tuple[float | None, dict[str, object]]:
     """Grade as the task's benchmark does (writes ``grade.json``); replicate rubric leaves are
     judged in parallel as Ray tasks."""
     from aiscientist.grading.command import grade_run
 
-    map_fn = None
+    map_fn = model = None
     if task.kind == "replicate":
+        from aiscientist.grading.command import judge_model_spec
+        from aiscientist.models.registry import make_model
         from aiscientist.runtime.judging import make_ray_map
 
         map_fn = make_ray_map()
-    summary = grade_run(run_dir, map_fn=map_fn)
+        usage_log = run_dir / "journal" / "usage.jsonl"
+        spec = judge_model_spec(read_manifest(run_dir).config)
+        model = make_model(spec, "judge", usage_log, local=local_endpoint)
+    summary = grade_run(run_dir, model=model, map_fn=map_fn)
     score = summary.get("score")
     return (float(score) if isinstance(score, int | float) else None), dict(summary)
 
@@ -139,6 +135,17 @@ def drive(orch: Any, say: Progress) -> dict[str, object]:
             say(f"orchestrator lost ({type(exc).__name__}); re-entering from the workspace")
             time.sleep(1.0)
     raise AssertionError("unreachable")
+
+
+def _cause(exc: BaseException) -> str:
+    """``Type: message`` of the error itself, unwrapped from the remote tracebacks Ray puts
+    around an error raised in an actor (an actor calling an actor nests them)."""
+    while isinstance(exc, ray.exceptions.RayTaskError):
+        inner = getattr(exc, "cause", None)
+        if not isinstance(inner, BaseException) or inner is exc:
+            break
+        exc = inner
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _last_line(exc: BaseException) -> str:
@@ -210,8 +217,10 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
     server = None
     actors: list[Any] = []
     try:
-        server = start_local_model(config)
         ensure_ray(config)
+        server = start_local_model(config)
+        if uses_local_model(config):
+            say(f"local model server: {record_local_model(run_dir)}")
         say(f"ray up; starting actors for run {manifest.run_id}")
         actors.append(start_tree(manifest.run_id, run_dir, config).handle)
         if config.mode == "decentralized":  # peers share the tree; no orchestrator
@@ -252,7 +261,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         _fail(run_dir, journal, "stopped", "interrupted by the user; resume to continue")
         raise
     except (AIScientistError, ray.exceptions.RayError, OSError) as exc:
-        _fail(run_dir, journal, "failed", f"{type(exc).__name__}: {exc}")
+        _fail(run_dir, journal, "failed", _cause(exc))
         raise
     finally:
         for a in actors:
@@ -260,9 +269,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
                 ray.kill(a, no_restart=True)
             except (ValueError, ray.exceptions.RayError):
                 pass
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
-            os.environ.pop("AISCIENTIST_LOCAL_BASE_URL", None)
+        stop_local_model(server)
 
 
 def _fail(run_dir: Path, journal: Journal, status: str, note: str) -> None:

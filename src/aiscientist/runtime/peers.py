@@ -28,6 +28,7 @@ from aiscientist.messages import Usage
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import actor_name, fetch
 from aiscientist.runtime.experiments import PoolClient, start_pool
+from aiscientist.runtime.local_model import local_endpoint
 from aiscientist.runtime.tree_actor import TreeActor
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap
@@ -91,7 +92,7 @@ class _PeerActor:
             name,
             Path(run_dir),
             config,
-            make_model(config.models.for_role("peer"), name),
+            make_model(config.models.for_role("peer"), name, local=local_endpoint),
             tree,
             PoolClient(actor_name(run_id, "executor")),
             peers,

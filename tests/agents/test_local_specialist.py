@@ -39,14 +39,16 @@ def _gone(pid: int, wait_s: float = 15.0) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_LLAMA, reason="llama_cpp is not importable: pip install -e '.[local]'")
 def test_prioritization_session_on_the_local_model_writes_its_file(tmp_path: Path) -> None:
-    from aiscientist.models.local_server import LocalModelServer, make_local_model
+    from aiscientist.models.local_server import LocalEndpoint, LocalModelServer, make_local_model
 
     cfg = load_config(overrides=["models.default=local", "sandbox.kind=local"])
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
     with LocalModelServer() as server:
         pid = server.pid
         assert pid is not None
-        model = make_local_model("prioritization", base_url=server.base_url)
+        model = make_local_model(
+            "prioritization", endpoint=LocalEndpoint(server.base_url, "sk-local")
+        )
         specialist = Specialist("prioritization", run_dir, cfg, model)
         result = specialist.handle(
             Delegation(

@@ -32,7 +32,7 @@ def _local_model_missing() -> str:
 @pytest.mark.slow
 @pytest.mark.skipif(bool(_local_model_missing()), reason=_local_model_missing() or "ok")
 def test_local_model_judges_one_leaf_per_category() -> None:
-    from aiscientist.models.local_server import LocalModelServer, make_local_model
+    from aiscientist.models.local_server import LocalEndpoint, LocalModelServer, make_local_model
 
     task = load_task("rff-ridge")
     assert task.rubric is not None
@@ -43,7 +43,7 @@ def test_local_model_judges_one_leaf_per_category() -> None:
     # its own server, stopped at the end: a process-wide shared one would keep a core and
     # 4 GB busy for the rest of the test session
     with LocalModelServer() as server:
-        model = make_local_model(role="judge", base_url=server.base_url)
+        model = make_local_model(role="judge", endpoint=LocalEndpoint(server.base_url, "sk-local"))
         grade = judge_rubric(task, SUBMISSION, model, max_prompt_tokens=3072)
     assert grade.leaves_total == 3 and grade.usage.calls == 3
     assert grade.usage.prompt_tokens > 500

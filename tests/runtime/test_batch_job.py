@@ -199,3 +199,80 @@ def test_resume_reattaches_to_an_experiment_that_outlived_its_driver(
     assert attempt_count(exp) == 1, "the running experiment was re-attached, not started again"
     ids = [d for d, _ in delegations(run_dir)]
     assert sorted(ids) == sorted(results(run_dir)) and len(set(ids)) == len(ids)
+
+
+def test_a_batch_with_the_local_model_starts_exactly_one_model_server(
+    head: Head, tmp_path: Path
+) -> None:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        pytest.skip("llama_cpp missing: aiscientist setup-local")
+    root = tmp_path / "runs"
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(
+        json.dumps(
+            {
+                "concurrency": 2,
+                "workspace": str(root),
+                "model": "local",
+                # one orchestrator call per run, then the budget ends it
+                "set": ["sandbox.kind=local", "budget.tokens=1500", "limits.specialist_steps=1"],
+                "tasks": [
+                    {"task": "tabular-cancer"},
+                    {"task": "friedman-regression", "name": "friedman"},
+                ],
+            }
+        )
+    )
+    job_id = "aiscientist-local-" + uuid.uuid4().hex[:6]
+    runtime_env = {
+        "excludes": [".venv", ".git", "runs", "bench-results", "*.pyc", ".mypy_cache"],
+        "env_vars": {"RAY_AUTH_MODE": "disabled", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    }
+    address = f"http://127.0.0.1:{head.dashboard}"
+    out = subprocess.run(
+        [
+            RAY,
+            "job",
+            "submit",
+            f"--address={address}",
+            f"--submission-id={job_id}",
+            "--working-dir",
+            ".",
+            f"--runtime-env-json={json.dumps(runtime_env)}",
+            "--",
+            sys.executable,
+            "-m",
+            "aiscientist.cli",
+            "batch",
+            str(batch),
+        ],  # fmt: skip
+        cwd=REPO,
+        env=head.env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    from ray.job_submission import JobStatus, JobSubmissionClient
+    from ray.util.state import list_actors
+
+    status = JobSubmissionClient(address).get_job_status(job_id)
+    assert status == JobStatus.SUCCEEDED, out.stdout[-4000:] + out.stderr[-4000:]
+    run_dirs = sorted(d for d in root.iterdir() if (d / "run.json").exists())
+    assert len(run_dirs) == 2, out.stdout[-3000:]
+    servers = [
+        json.loads((rd / "agent" / "state" / "model_server.json").read_text()) for rd in run_dirs
+    ]
+    assert servers[0]["pid"] == servers[1]["pid"] and servers[0]["job"] == servers[1]["job"]
+    for rd in run_dirs:
+        calls = sum(
+            len(p.read_text().splitlines()) for p in (rd / "journal" / "usage").glob("*.jsonl")
+        )
+        assert calls >= 1, f"{rd.name}: no model call reached the shared server"
+    actors = list_actors(
+        address=address, filters=[("class_name", "=", "_LocalModelActor")], detail=True
+    )
+    mine = [a for a in actors if str(a.name).endswith(servers[0]["job"])]
+    assert len(mine) == 1, [(a.name, a.state) for a in actors]
+    assert len(actors) == 1, "another model server was started on the cluster"

@@ -40,6 +40,9 @@ class ModelsConfig(_Strict):
     tool_protocol: Literal["auto", "native", "json"] = "auto"
     """How agents call tools: native tool calls, or one JSON action per reply (small local
     models); auto = json for ``local``, native otherwise."""
+    steering: bool | Literal["auto"] = "auto"
+    """Hold a role's sessions to its contract (``agents/steering.py``: the next call narrowed,
+    per-role rules): true/on, false/off, or auto = on for ``local``, off otherwise."""
 
     def for_role(self, role: str) -> str:
         """The model string of ``role``."""
@@ -51,6 +54,12 @@ class ModelsConfig(_Strict):
         if self.tool_protocol != "auto":
             return self.tool_protocol
         return "json" if self.for_role(role) == "local" else "native"
+
+    def steered(self, role: str) -> bool:
+        """Whether ``role``'s sessions are steered."""
+        if isinstance(self.steering, bool):
+            return self.steering
+        return self.for_role(role) == "local"
 
 
 class BudgetConfig(_Strict):

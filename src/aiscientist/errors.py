@@ -13,6 +13,7 @@
      ├── MessageTooLargeError       an actor message exceeds the size cap
      ├── ModelError                 the language model failed
      │    ├── TransientModelError   rate limit, 5xx, timeout: retried with backoff
+     │    ├── ModelFormatError      a reply that is no tool call: fed back to the model
      │    └── FatalModelError       auth, bad request: never retried
      │         └── ModelServerDiedError the embedded model's server process died
      ├── BudgetExhaustedError       a hard budget (USD, tokens, wall clock) was reached
@@ -74,6 +75,16 @@ class ModelError(AIScientistError):
 
 class TransientModelError(ModelError):
     """A failure worth retrying: rate limit, server error, timeout, connection."""
+
+
+class ModelFormatError(ModelError):
+    """A reply the model's tool protocol cannot turn into a tool call. The agent loop shows
+    the model its reply and this message, and the session goes on; ``completion`` is the
+    reply (its usage counts)."""
+
+    def __init__(self, message: str, completion: object) -> None:
+        super().__init__(message)
+        self.completion = completion
 
 
 class FatalModelError(ModelError):

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.loop import Agent, action_schema
-from aiscientist.agents.tools import Todo, ToolSet
+from aiscientist.agents.loop import Agent
+from aiscientist.agents.tools import ToolSet
 from aiscientist.agents.workspace_tools import ToolContext, finish_tool, read_tools, write_tools
 from aiscientist.config import SandboxConfig
 from aiscientist.messages import Budget
-from aiscientist.models.base import Completion, ToolCall
+from aiscientist.models.base import Completion, ToolCall, ToolChoice
+from aiscientist.models.json_actions import action_schema, with_protocol
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.workspace import WorkspaceView
 
@@ -36,9 +37,17 @@ def call(name: str, **arguments: object) -> dict[str, object]:
     return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
+def scripted(a: Agent) -> ScriptedModel:
+    """The scripted model under an agent's protocol wrapper."""
+    model = getattr(a.model, "inner", a.model)
+    assert isinstance(model, ScriptedModel)
+    return model
+
+
 def agent(run_dir: Path, replies: list[object], **kw: object) -> Agent:
+    model = ScriptedModel(replies, window=kw.pop("window", 32768))  # type: ignore[arg-type]
     return Agent(
-        model=ScriptedModel(replies, window=kw.pop("window", 32768)),  # type: ignore[arg-type]
+        model=with_protocol(model, kw.pop("protocol", "native")),  # type: ignore[arg-type]
         tools=tools_for(run_dir),
         system="You write code.",
         task="Write submission/a.py",
@@ -94,11 +103,12 @@ def test_json_action_protocol_runs_tools_and_feeds_back_garbage(run_dir: Path) -
         protocol="json",
     )
     out = a.run()
-    tool_msgs = [m.content for m in a.messages if m.role == "tool"]
-    assert tool_msgs[0].startswith("ERROR: your reply") and "not valid JSON" in tool_msgs[0]
+    fed_back = [m.content for m in a.messages if m.role == "user"][1]
+    assert fed_back.startswith("ERROR: your reply was not one JSON action")
+    assert "this is not json at all" in fed_back
     assert (run_dir / "submission" / "b.py").read_text() == "x = 1"
-    assert out.status == "ok" and out.summary == "json done"
-    assert "Reply with ONE JSON object" in a.messages[0].content
+    assert out.status == "ok" and out.summary == "json done" and out.steps == 3
+    assert "Reply with ONE JSON object" in scripted(a).last_prompt[0].content
 
 
 def test_a_reply_without_tool_calls_is_nudged(run_dir: Path) -> None:
@@ -160,12 +170,12 @@ def json_agent(run_dir: Path, replies: list[object], required: tuple[str, ...]) 
     ctx = ToolContext(view=WorkspaceView(run_dir, "comprehension"), sandbox=SandboxConfig())
     tools = ToolSet([*read_tools(ctx), *write_tools(ctx), finish_tool(ctx.view, required)])
     return Agent(
-        model=ScriptedModel(replies),
+        model=with_protocol(ScriptedModel(replies), "json"),
         tools=tools,
         system="You analyse tasks.",
         task="Write paper_analysis/summary.md",
         guard=BudgetGuard(Budget()),
-        protocol="json",
+        steered=True,
     )
 
 
@@ -181,7 +191,7 @@ def test_json_protocol_withholds_finish_until_required_files_exist(run_dir: Path
         ("paper_analysis/summary.md",),
     )
     out = a.run()
-    schemas = a.model.schemas  # type: ignore[attr-defined]
+    schemas = scripted(a).schemas
     assert "finish" not in offered(schemas[0]) and "write_file" in offered(schemas[0])
     assert "finish" in offered(schemas[2])  # the file exists now
     tool_msgs = [m.content for m in a.messages if m.role == "tool"]
@@ -205,7 +215,7 @@ def test_a_stalled_json_session_is_narrowed_to_the_missing_write(run_dir: Path) 
         ("paper_analysis/summary.md",),
     )
     assert a.run().status == "ok"
-    schemas = a.model.schemas  # type: ignore[attr-defined]
+    schemas = scripted(a).schemas
     assert all(len(offered(s)) > 1 for s in schemas[:3])  # free choice (finish withheld)
     forced = schemas[3]
     assert offered(forced) == ["write_file"]
@@ -223,6 +233,7 @@ def test_the_same_read_twice_in_a_row_is_refused(run_dir: Path) -> None:
             call("read_file", path="task/description.md"),
             call("finish", summary="done"),
         ],
+        steered=True,
     )
     a.run()
     tool_msgs = [m.content for m in a.messages if m.role == "tool"]
@@ -233,19 +244,21 @@ def test_the_same_read_twice_in_a_row_is_refused(run_dir: Path) -> None:
 def test_preloaded_reads_appear_as_the_models_own_calls(run_dir: Path) -> None:
     a = agent(run_dir, ['{"tool": "finish", "arguments": {"summary": "done"}}'], protocol="json")
     a.preload([ToolCall("read_file", {"path": "task/description.md", "limit": 50})])
-    assert a.messages[2].role == "assistant" and json.loads(a.messages[2].content) == {
+    assert a.messages[2].role == "assistant" and a.messages[2].tool_calls
+    assert a.messages[3].role == "tool" and a.messages[3].content.startswith("# Predict y")
+    assert a.run().steps == 1  # preloading cost no model step
+    seen = scripted(a).last_prompt[2]  # the model sees the call as its own JSON action
+    assert json.loads(seen.content) == {
         "tool": "read_file",
         "arguments": {"path": "task/description.md", "limit": 50},
     }
-    assert a.messages[3].role == "tool" and a.messages[3].content.startswith("# Predict y")
-    assert a.run().steps == 1  # preloading cost no model step
 
 
 def test_action_schemas_compile_to_llama_cpp_grammars(run_dir: Path) -> None:
     grammar = pytest.importorskip("llama_cpp.llama_grammar")
     ctx = ToolContext(view=WorkspaceView(run_dir, "implementation"), sandbox=SandboxConfig())
     tools = ToolSet([*read_tools(ctx), *write_tools(ctx), finish_tool()])
-    forced = Todo("write x", "write_file", {"path": "submission/train.py"})
-    for schema in (action_schema(tools), action_schema(tools, forced=forced)):
+    forced = ToolChoice(("write_file",), {"path": "submission/train.py"})
+    for schema in (action_schema(tools.specs()), action_schema(tools.specs(), forced)):
         # from_json_schema raises on a schema it cannot turn into a grammar
         assert grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.orchestrator import FIRST_LOOP, Orchestrator, first_loop_next
+from aiscientist.agents.orchestrator import Orchestrator
 from aiscientist.agents.specialists import Specialist
+from aiscientist.agents.steering import FIRST_LOOP, first_loop_next
 from aiscientist.config import load_config
 from aiscientist.messages import SPECIALIST_ROLES, Budget, Delegation, Result
 from aiscientist.models.scripted import ScriptedModel
@@ -35,6 +36,7 @@ def setup_run(  # type: ignore[no-untyped-def]
             f"models.default=scripted:{path}",
             "sandbox.kind=local",
             f"models.tool_protocol={protocol}",
+            f"models.steering={'on' if protocol == 'json' else 'auto'}",
         ]
     )
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")

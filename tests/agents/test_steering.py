@@ -27,7 +27,9 @@ def offered(schema: dict[str, object]) -> list[str]:
 
 
 def test_implementation_is_held_to_a_train_py_that_runs(tmp_path: Path) -> None:
-    cfg = load_config(overrides=["sandbox.kind=local", "models.tool_protocol=json"])
+    cfg = load_config(
+        overrides=["sandbox.kind=local", "models.tool_protocol=json", "models.steering=on"]
+    )
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
     model = ScriptedModel(
         [
@@ -54,3 +56,53 @@ def test_implementation_is_held_to_a_train_py_that_runs(tmp_path: Path) -> None:
     tools = [json.loads(x) for x in transcript.read_text().splitlines()]
     outs = [m["content"] for m in tools if m["role"] == "tool"]
     assert any("boom" in o and "[Before you can finish: fix submission/train.py" in o for o in outs)
+
+
+def test_steered_python_writes_get_their_missing_imports(tmp_path: Path) -> None:
+    from aiscientist.agents.steering import steer_tools
+    from aiscientist.agents.workspace_tools import ToolContext, write_tools
+    from aiscientist.config import SandboxConfig
+    from aiscientist.workspace.view import WorkspaceView
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
+    view = WorkspaceView(run_dir, "implementation")
+    plain = write_tools(ToolContext(view=view, sandbox=SandboxConfig()))
+    steered = steer_tools("implementation", "improve", plain, view)
+    code = "df = pd.read_csv(os.environ['TASK_DIR'] + '/public/train.csv')\n"
+    write = {t.name: t for t in steered}["write_file"]
+    out = write.fn(write.args(path="submission/train.py", content=code))
+    assert "added the missing" in out
+    text = (run_dir / "submission" / "train.py").read_text()
+    assert "import pandas as pd" in text and "import os" in text
+    unsteered = {t.name: t for t in plain}["write_file"]
+    unsteered.fn(unsteered.args(path="submission/other.py", content=code))
+    assert (run_dir / "submission" / "other.py").read_text() == code
+
+
+def test_steering_is_switched_by_configuration_not_by_protocol() -> None:
+    auto = load_config(overrides=["models.default=openai/gpt-4o", "models.tool_protocol=json"])
+    assert not auto.models.steered("implementation")
+    local = load_config(overrides=["models.default=local"])
+    assert local.models.steered("orchestrator") and local.models.protocol_for("peer") == "json"
+    off = load_config(overrides=["models.default=local", "models.steering=off"])
+    assert not off.models.steered("orchestrator")
+    on = load_config(overrides=["models.default=openai/gpt-4o", "models.steering=on"])
+    assert on.models.steered("helper") and on.models.protocol_for("helper") == "native"
+
+
+def test_a_narrowed_choice_reaches_a_native_model_as_a_forced_call() -> None:
+    from aiscientist.models.base import ToolChoice, ToolSpec
+    from aiscientist.models.litellm_model import narrow_tools
+
+    specs = [
+        ToolSpec("write_file", "w", {"type": "object", "properties": {"path": {"type": "string"}}}),
+        ToolSpec("finish", "f", {"type": "object", "properties": {}}),
+        ToolSpec("read_file", "r", {"type": "object", "properties": {}}),
+    ]
+    forced, choice = narrow_tools(specs, ToolChoice(("write_file",), {"path": "a.py"}))
+    assert choice == "write_file" and [t.name for t in forced] == ["write_file"]
+    assert forced[0].parameters["properties"]["path"] == {"const": "a.py"}
+    allowed, choice = narrow_tools(specs, ToolChoice(("write_file", "read_file")))
+    assert choice == "required" and [t.name for t in allowed] == ["write_file", "read_file"]
+    assert narrow_tools(specs, "auto") == (specs, "auto")

@@ -1,9 +1,10 @@
 """The agent loop: ``run()`` repeats ``step()`` until the finish tool or a limit ends it.
 
-``step()`` = check the budget, query the model, execute its tool calls, persist usage. Two
-tool protocols: ``native`` (the backend's tool calls) and ``json`` (the model answers with one
-JSON object ``{"tool": ..., "arguments": {...}}`` under a schema, for backends whose ``auto``
-tool choice is unreliable, such as small local models).
+``step()`` = check the budget, query the model with the session's tools, execute the tool
+calls it asks for, record usage. How a model turns replies into tool calls is the model's own
+business (``models/json_actions.py`` for small models); a reply it cannot read comes back as
+``ModelFormatError`` and is shown to the model. A steered session (``agents/steering.py``)
+also has its next call narrowed and repeated reads refused.
 """
 
 from __future__ import annotations
@@ -12,60 +13,16 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, cast
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.tools import Finished, Todo, ToolSet, truncate
-from aiscientist.errors import BudgetExhaustedError
+from aiscientist.agents.steering import Steering
+from aiscientist.agents.tools import Finished, ToolSet, truncate
+from aiscientist.errors import BudgetExhaustedError, ModelFormatError
 from aiscientist.messages import Usage
 from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall, estimate_tokens
 
-Protocol = Literal["native", "json"]
 UsageSink = Callable[[Completion, float], None]
-
-JSON_ACTION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "thought": {"type": "string"},
-        "tool": {"type": "string"},
-        "arguments": {"type": "object"},
-    },
-    "required": ["tool", "arguments"],
-}
-"""The shape of a JSON action; ``action_schema`` narrows it to the session's tools."""
-
-
-def action_schema(
-    tools: ToolSet, exclude: tuple[str, ...] = (), forced: Todo | None = None
-) -> dict[str, Any]:
-    """One JSON action over the session's tools: one variant per tool, its name a constant and
-    its arguments the tool's own schema. A backend that constrains decoding on the schema
-    (llama.cpp turns it into a grammar) can then only produce a call to a real tool with
-    well-typed arguments (they are still validated when the tool runs). ``exclude`` drops
-    tools; ``forced`` narrows the action to one call with some arguments fixed."""
-    variants = []
-    for spec in tools.specs():
-        if spec.name in exclude or (forced is not None and spec.name != forced.tool):
-            continue
-        params = spec.parameters
-        if forced is not None and forced.fixed:
-            props = dict(params.get("properties", {}))
-            props.update({k: {"const": v} for k, v in forced.fixed.items()})
-            params = {**params, "properties": props}
-        variants.append(
-            {
-                "type": "object",
-                "properties": {"tool": {"const": spec.name}, "arguments": params},
-                "required": ["tool", "arguments"],
-                "additionalProperties": False,
-            }
-        )
-    return {"anyOf": variants} if variants else JSON_ACTION_SCHEMA
-
-
-def _call_key(call: ToolCall) -> tuple[str, str]:
-    """A tool call's identity, for spotting an exact repeat."""
-    return call.name, json.dumps(call.arguments, sort_keys=True, default=str)
 
 
 @dataclass
@@ -88,7 +45,8 @@ class Agent:
     task: str
     guard: BudgetGuard
     max_steps: int = 60
-    protocol: Protocol = "native"
+    steered: bool = False
+    """Narrow the next call to what the session still owes (``agents/steering.py``)."""
     on_usage: UsageSink | None = None
     status_line: Callable[[], str] | None = None
     keep_recent: int = 12
@@ -99,16 +57,11 @@ class Agent:
     messages: list[ChatMessage] = field(default_factory=list)
     steps: int = 0
     usage: Usage = Usage()
-    _last_call: tuple[str, str] | None = None
-    _stalled: int = 0
-    _last_todo: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        system = self.system
-        if self.protocol == "json":
-            system += "\n\n" + self._json_instructions()
+        self.steering = Steering(self.tools) if self.steered else None
         self.messages = []
-        self._add(ChatMessage("system", system))
+        self._add(ChatMessage("system", self.system))
         self._add(ChatMessage("user", self.task))
 
     def _add(self, message: ChatMessage) -> None:
@@ -118,17 +71,14 @@ class Agent:
 
     def preload(self, calls: list[ToolCall]) -> None:
         """Make calls on the model's behalf before its first step (reading the files it was
-        handed): they appear in the conversation as its own, cost no model step, and ground a
-        small model in the task before it acts."""
+        handed): they appear in the conversation as its own and cost no model step."""
         for i, call in enumerate(calls):
             call = ToolCall(call.name, call.arguments, call.id or f"pre_{i}")
-            text = ""
-            if self.protocol == "json":  # what the model would have answered itself
-                text = json.dumps({"tool": call.name, "arguments": call.arguments})
-            self._add(ChatMessage("assistant", text, tool_calls=(call,)))
+            self._add(ChatMessage("assistant", "", tool_calls=(call,)))
             out = self.tools.call(call.name, call.arguments)
+            if self.steering is not None:
+                self.steering.refuse(call)  # remembered: the model is not to repeat it
             self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
-            self._last_call = _call_key(call)
 
     def run(self) -> Outcome:
         """Step until finished, out of steps, or out of budget."""
@@ -148,18 +98,18 @@ class Agent:
         prompt = list(self.messages)
         if self.status_line is not None:
             prompt.append(ChatMessage("user", self.status_line()))
+        specs, choice = self.steering.offer() if self.steering else (self.tools.specs(), "auto")
         started = time.monotonic()
-        if self.protocol == "native":
-            reply = self.model.complete(prompt, tools=self.tools.specs(), tool_choice="auto")
-            calls = list(reply.tool_calls)
-        else:
-            reply = self.model.complete(prompt, json_schema=self._json_schema())
-            calls = self._parse_json_action(reply.content)
-        self.steps += 1
-        self.usage = self.usage + reply.usage
-        self.guard.record(reply.usage)
-        if self.on_usage is not None:
-            self.on_usage(reply, time.monotonic() - started)
+        try:
+            reply = self.model.complete(prompt, tools=specs, tool_choice=choice)
+        except ModelFormatError as bad:
+            unread = cast(Completion, bad.completion)
+            self._count(unread, started)
+            self._add(ChatMessage("assistant", unread.content))
+            self._add(ChatMessage("user", f"ERROR: {bad}"))
+            return
+        self._count(reply, started)
+        calls = list(reply.tool_calls)
         self._add(ChatMessage("assistant", reply.content, tool_calls=tuple(calls)))
         if not calls:
             self._add(
@@ -174,20 +124,18 @@ class Agent:
             out = self._execute(call)
             self._add(ChatMessage("tool", out, tool_call_id=call.id or f"call_{i}", name=call.name))
 
+    def _count(self, reply: Completion, started: float) -> None:
+        self.steps += 1
+        self.usage = self.usage + reply.usage
+        self.guard.record(reply.usage)
+        if self.on_usage is not None:
+            self.on_usage(reply, time.monotonic() - started)
+
     def _execute(self, call: ToolCall) -> str:
-        """Run one call; refuse an exact repeat of the previous read (its result is already in
-        the conversation: small models otherwise loop on it); remind what finish still needs."""
-        key = _call_key(call)
-        tool = self.tools.tools.get(call.name)
-        repeat = key == self._last_call and tool is not None and tool.reads_only
-        self._last_call = key
-        if repeat:
-            out = (
-                f"ERROR: you just called {call.name} with these same arguments; its result is "
-                "above. Do not repeat it: take the next step of your task."
-            )
-        else:
-            out = self.tools.call(call.name, call.arguments)  # finish raises Finished if valid
+        """Run one call (finish raises ``Finished`` if it is accepted) and say what the
+        session still owes."""
+        refused = self.steering.refuse(call) if self.steering is not None else None
+        out = refused or self.tools.call(call.name, call.arguments)
         todo = self.tools.todo()
         needed = [t.text for t in todo if t.blocks_finish]
         advice = [t.text for t in todo if not t.blocks_finish]
@@ -196,58 +144,6 @@ class Agent:
         if needed:
             out += "\n\n[Before you can finish: " + "; ".join(needed) + ".]"
         return out
-
-    # ---- protocols ----
-    def _json_schema(self) -> dict[str, Any]:
-        """The action schema for this step: finish is not offered while something it needs
-        is missing, and after a todo's ``patience`` in steps without progress, only the call
-        that makes progress is (a small model otherwise reads and retries forever)."""
-        todo = self.tools.todo()
-        key = tuple(t.text for t in todo)
-        self._stalled = self._stalled + 1 if todo and key == self._last_todo else 0
-        self._last_todo = key
-        forced = next(
-            (t for t in todo if t.tool in self.tools.tools and self._stalled >= t.patience), None
-        )
-        if forced is not None:
-            return action_schema(self.tools, forced=forced)
-        blocked = any(t.blocks_finish for t in todo)
-        return action_schema(self.tools, exclude=("finish",) if blocked else ())
-
-    def _json_instructions(self) -> str:
-        lines = [
-            "Reply with ONE JSON object and nothing else: "
-            '{"tool": "<tool name>", "arguments": {...}}. Tools:'
-        ]
-        for spec in self.tools.specs():
-            required = set(spec.parameters.get("required", []))
-            args = []
-            for name, prop in spec.parameters.get("properties", {}).items():
-                kind = prop.get("type", "any")
-                opt = "" if name in required else ", optional"
-                args.append(f"{name} ({kind}{opt}): {prop.get('description', '')}".rstrip(": "))
-            lines.append(f"- {spec.name}: {spec.description}")
-            lines += [f"    {a}" for a in args]
-        return "\n".join(lines)
-
-    def _parse_json_action(self, content: str) -> list[ToolCall]:
-        text = content.strip()
-        start, end = text.find("{"), text.rfind("}")
-        try:
-            # strict=False: small models put raw newlines inside strings (code, markdown)
-            data = json.loads(text[start : end + 1], strict=False) if start >= 0 < end else None
-        except json.JSONDecodeError:
-            data = None
-        if not isinstance(data, dict) or not isinstance(data.get("tool"), str):
-            return [
-                ToolCall(
-                    name="__invalid__",
-                    arguments={"__invalid_json__": content[:300]},
-                    id="json_0",
-                )
-            ]
-        args = data.get("arguments")
-        return [ToolCall(name=data["tool"], arguments=args if isinstance(args, dict) else {})]
 
     # ---- context ----
     def _compact(self) -> None:

@@ -19,12 +19,14 @@ from aiscientist.agents.experiments import hidden_paths
 from aiscientist.agents.loop import Agent, Outcome
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import transcript_sink, usage_sink
+from aiscientist.agents.steering import steer_tools
 from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
 from aiscientist.agents.workspace_tools import ToolContext, read_tools, write_tools
 from aiscientist.config import RunConfig, SandboxConfig
 from aiscientist.errors import ToolError
 from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
 from aiscientist.models.base import Model
+from aiscientist.models.json_actions import with_protocol
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
 
@@ -49,27 +51,6 @@ class FinishArgs(Args):
 
 
 HANDOFF = {"experimentation": "agent/impl_log.md", "implementation": "agent/exp_log.md"}
-
-FIRST_LOOP: tuple[tuple[str, str], ...] = (
-    ("comprehension", ""),
-    ("prioritization", ""),
-    ("implementation", "full"),
-    ("experimentation", ""),
-    ("implementation", "fix"),
-)
-"""The first loop the orchestrator's prompt proposes, as (role, mode)."""
-REPAIR_LOOP = (("implementation", "fix"), ("experimentation", ""))
-"""After the first loop, while the submission is invalid: a fix, then an experiment."""
-
-
-def first_loop_next(delegated: list[tuple[str, str]]) -> int:
-    """Index in ``FIRST_LOOP`` of the next step, given the (role, status) of every delegation
-    so far: steps are matched in order by role, counting only ones that ended ``ok``."""
-    i = 0
-    for role, status in delegated:
-        if i < len(FIRST_LOOP) and role == FIRST_LOOP[i][0] and status == "ok":
-            i += 1
-    return i
 
 
 def replicate_gate(run_dir: Path, sandbox: SandboxConfig, timeout: float) -> list[str]:
@@ -132,6 +113,7 @@ class Orchestrator:
         self.validate_submission = validate_submission
         self.status_extra = status_extra
         self.view = WorkspaceView(self.run_dir, "orchestrator")
+        self.steered = config.models.steered("orchestrator")
         self.delegated: list[tuple[str, str]] = []
         """(role, status) of each delegation of this session, in order."""
         from aiscientist.grading.validity import CachedCheck  # pandas: only when a run starts
@@ -183,53 +165,28 @@ class Orchestrator:
             raise Finished(a.summary)
 
         def todo() -> list[Todo]:
-            """The next step of the first loop (advice), then what finish still needs where it
-            is cheap to know (the replicate gate runs reproduce.sh: before finish only its
-            presence is checked)."""
+            """What finish still needs, where it is cheap to know (the replicate gate runs
+            reproduce.sh: before finish only its presence is checked)."""
             if kind == "replicate":
                 ok = self.view.exists("submission/reproduce.sh")
-                needed = [] if ok else [Todo("have implementation write submission/reproduce.sh")]
-            else:
-                needed = [Todo(f"fix: {p}") for p in self.submission_problems()]
-            out = []
-            step = first_loop_next(self.delegated)
-            if step < len(FIRST_LOOP) or needed:
-                if step < len(FIRST_LOOP):
-                    role, mode = FIRST_LOOP[step]
-                    why = f"step {step + 1} of the first loop"
-                else:  # no valid submission yet: alternate a fix and an experiment
-                    last = self.delegated[-1][0] if self.delegated else ""
-                    role, mode = REPAIR_LOOP[last == "implementation"]
-                    why = "the submission is not valid yet"
-                fixed = {"role": role, **({"mode": mode} if mode else {})}
-                what = f"delegate {role}{f' (mode {mode})' if mode else ''}"
-                out.append(
-                    Todo(
-                        f"{what}: {why}",
-                        "delegate",
-                        fixed,
-                        blocks_finish=False,
-                        # a small model takes the loop step by step until the submission is
-                        # valid; then it may finish early
-                        patience=0 if needed else 1_000_000,
-                    )
-                )
-            return out + needed
+                return [] if ok else [Todo("have implementation write submission/reproduce.sh")]
+            return [Todo(f"fix: {p}") for p in self.submission_problems()]
 
-        return ToolSet(
-            [
-                *read_tools(ctx),
-                *write_tools(ctx),
-                Tool("delegate", "Call a specialist and get its summary.", DelegateArgs, delegate),
-                Tool(
-                    "finish",
-                    "Finish the run (gated on a valid submission).",
-                    FinishArgs,
-                    finish,
-                    todo=todo,
-                ),
-            ]
-        )
+        tools = [
+            *read_tools(ctx),
+            *write_tools(ctx),
+            Tool("delegate", "Call a specialist and get its summary.", DelegateArgs, delegate),
+            Tool(
+                "finish",
+                "Finish the run (gated on a valid submission).",
+                FinishArgs,
+                finish,
+                todo=todo,
+            ),
+        ]
+        if self.steered:
+            tools = steer_tools("orchestrator", kind, tools, self.view, lambda: self.delegated)
+        return ToolSet(tools)
 
     def status_line(self) -> str:
         extra = self.status_extra() if self.status_extra else ""
@@ -240,13 +197,13 @@ class Orchestrator:
         manifest = read_manifest(self.run_dir)
         kind = manifest.task.kind
         agent = Agent(
-            model=self.model,
+            model=with_protocol(self.model, self.config.models.protocol_for("orchestrator")),
             tools=self.tools(kind),
             system=render("orchestrator", task_kind=kind, task_name=manifest.task.name),
             task=render("orchestrator_task", task_kind=kind, task_name=manifest.task.name),
             guard=self.guard,
             max_steps=max_steps or self.config.limits.orchestrator_steps,
-            protocol=self.config.models.protocol_for("orchestrator"),
+            steered=self.steered,
             on_usage=usage_sink(self.view, "orchestrator"),
             on_message=transcript_sink(self.view, "orchestrator", "session"),
             status_line=self.status_line,

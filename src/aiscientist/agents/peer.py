@@ -70,7 +70,7 @@ from aiscientist.hypotheses.policy import PolicyParams, select
 from aiscientist.hypotheses.tree import TERMINAL, HypothesisTree
 from aiscientist.messages import Budget, ExperimentResult, ExperimentSpec, Resources, Usage
 from aiscientist.models.base import ChatMessage, Model
-from aiscientist.models.scripted import ScriptedModel
+from aiscientist.models.json_actions import with_protocol
 from aiscientist.tasks import load_task
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
@@ -267,13 +267,9 @@ class Peer:
 
     def _model(self, kind: Kind) -> Model | None:
         if kind not in self._models:
-            m: Model | None = self.model
-            if isinstance(self.model, ScriptedModel):
-                m = self.model.sub_model(f"{self.name}/{kind}")
-                if m is None and kind == "lesson":
-                    m = self.model.sub_model("lesson")
-                elif m is None:
-                    m = self.model
+            m = self.model.for_role(f"{self.name}/{kind}")  # a script's per-peer part
+            if m is None:
+                m = self.model.for_role("lesson") if kind == "lesson" else self.model
             self._models[kind] = m
         return self._models[kind]
 
@@ -295,7 +291,7 @@ class Peer:
                 hook()  # renews the lease while a work session runs
 
         agent = Agent(
-            model=model,
+            model=with_protocol(model, self.config.models.protocol_for("peer")),
             tools=ToolSet([*tools, *self._read_tools(), pass_tool()]),
             system=render(
                 "peer",
@@ -308,7 +304,7 @@ class Peer:
             task=task,
             guard=self.guard,
             max_steps=self.config.limits.specialist_steps,
-            protocol=self.config.models.protocol_for("peer"),
+            steered=self.config.models.steered("peer"),
             on_usage=usage_sink(self.view, self.name),
             on_message=on_message,
         )

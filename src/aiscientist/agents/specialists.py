@@ -7,12 +7,10 @@ changed. It holds no state that is not in the workspace, so it can die and re-en
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -22,7 +20,8 @@ from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
 from aiscientist.agents.experiments import ExperimentService
 from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render
-from aiscientist.agents.tools import Args, Todo, Tool, ToolSet
+from aiscientist.agents.steering import rules_for, steer_tools
+from aiscientist.agents.tools import Args, Tool, ToolSet
 from aiscientist.agents.tree_tools import (
     TreeClient,
     TreeRecorder,
@@ -42,7 +41,7 @@ from aiscientist.config import RunConfig
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.messages import Delegation, Result, Summary
 from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall
-from aiscientist.models.scripted import ScriptedModel
+from aiscientist.models.json_actions import with_protocol
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
 
@@ -94,51 +93,6 @@ def preload_calls(role: str, view: WorkspaceView, kind: str, inputs: list[str]) 
             args["offset"] = size - limit
         calls.append(ToolCall("read_file", args))
     return calls
-
-
-TRAIN_COMMAND = "python train.py"
-
-
-def until_submission_valid(shell: Tool, view: WorkspaceView) -> Tool:
-    """The implementation shell of an improve task, with advice that holds a small model to
-    the contract: run ``python train.py`` until ``submission/submission.csv`` is valid, and
-    after a failed run, rewrite ``train.py`` (its error is in the conversation)."""
-    from aiscientist.grading.validity import CachedCheck, check_submission
-
-    sample = view.path("task/public/sample_submission.csv")
-    csv = view.path("submission/submission.csv")
-    problems = CachedCheck(csv, lambda: check_submission(csv, sample))
-    last = {"failed": False, "written": 0.0}
-
-    def run(a: Any) -> str:
-        out = shell.fn(a)
-        if a.command.strip() == TRAIN_COMMAND:
-            last["failed"] = not out.startswith("[ok")
-            last["written"] = _mtime(view, "submission/train.py")
-        return out
-
-    def todo() -> list[Todo]:
-        if not view.exists("submission/train.py") or not sample.is_file():
-            return []
-        if not problems():
-            return []
-        edited = _mtime(view, "submission/train.py") != last["written"]
-        if last["failed"] and not edited:
-            path = {"path": "submission/train.py"}
-            fix = "fix submission/train.py (its last run failed)"
-            return [Todo(fix, "write_file", path, patience=1)]
-        cmd = {"command": TRAIN_COMMAND}
-        run_it = "run python train.py so that submission/submission.csv is valid"
-        return [Todo(run_it, "shell", cmd, patience=2)]
-
-    return dataclasses.replace(shell, fn=run, todo=todo)
-
-
-def _mtime(view: WorkspaceView, rel: str) -> float:
-    try:
-        return view.path(rel).stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
 
 
 class NoteArgs(Args):
@@ -193,10 +147,7 @@ def role_tools(
     ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
     tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
     if ctx.home:
-        shell = shell_tool(ctx)
-        if role == "implementation" and kind == "improve":
-            shell = until_submission_valid(shell, view)
-        tools.append(shell)
+        tools.append(shell_tool(ctx))
     if role == "implementation":
         tools.append(adopt_tool(view, tree))
     if role == "experimentation" and experiments is not None:
@@ -211,6 +162,8 @@ def role_tools(
         tools.append(Tool("note", f"Append a note to {log}.", NoteArgs, note))
     needed = required_outputs(role, kind) if required is None else required
     tools.append(finish_tool(view, needed))
+    if config.models.steered(role):
+        tools = steer_tools(role, kind, tools, view)
     return ToolSet(tools)
 
 
@@ -232,16 +185,15 @@ class Specialist:
         self.model = model
         self.experiments = experiments
         self.tree = tree
+        self.protocol = config.models.protocol_for(role)
         self._lesson_model: Model | None = None
         self._lesson_model_made = False
 
     def lesson_model(self) -> Model | None:
-        """The model that distils lessons: the role's own, or for a scripted model the
-        script's ``lesson`` list (None when it has none: lessons are then skipped)."""
+        """The model that distils lessons (None: lessons are skipped)."""
         if not self._lesson_model_made:
             self._lesson_model_made = True
-            scripted = isinstance(self.model, ScriptedModel)
-            self._lesson_model = self._sub_model("lesson") if scripted else self.model
+            self._lesson_model = self.model.for_role("lesson")
         return self._lesson_model
 
     def _recorder(self, view: WorkspaceView, task_name: str, source: str) -> TreeRecorder | None:
@@ -267,10 +219,9 @@ class Specialist:
         )
 
     def _sub_model(self, role: str) -> Model | None:
-        """The model of a Tier-2 subagent: the same backend, or the script's sub-role."""
-        if isinstance(self.model, ScriptedModel):
-            return self.model.sub_model(role)
-        return self.model
+        """The model of a Tier-2 subagent, as this role's sessions talk to it."""
+        model = self.model.for_role(role)
+        return None if model is None else with_protocol(model, self.protocol)
 
     def handle(self, delegation: Delegation) -> Result:
         """Run one session for ``delegation``."""
@@ -284,15 +235,16 @@ class Specialist:
         task = render("delegation", instruction=delegation.instruction, inputs=inputs)
         if self.tree is not None:
             task += lessons_block(self.tree, (task_tag(manifest.task.name),))
+        steered = self.config.models.steered(self.role)
         common = {
-            "protocol": self.config.models.protocol_for(self.role),
+            "steered": steered,
             "on_usage": usage_sink(view, self.role),
             "on_message": transcript_sink(view, self.role, delegation.id),
         }
         max_steps = delegation.budget.steps or self.config.limits.specialist_steps
         outcome = None
-        # Tier-2 readers for capable models; a small local model (JSON protocol) reads alone.
-        if self.role == "comprehension" and common["protocol"] == "native":
+        readers = not (steered and "no_readers" in rules_for(self.role, manifest.task.kind))
+        if self.role == "comprehension" and readers:  # Tier-2 readers, then a synthesis
             outcome = run_readers(
                 self._sub_model,
                 reader_agent(
@@ -309,7 +261,7 @@ class Specialist:
             )
         if outcome is None:
             agent = Agent(
-                model=self.model,
+                model=with_protocol(self.model, self.protocol),
                 tools=role_tools(
                     self.role,
                     view,

@@ -107,9 +107,8 @@ class ToolSet:
     def call(self, name: str, arguments: dict[str, Any]) -> str:
         """Run a tool; errors the model can fix come back as text starting with ``ERROR``."""
         if "__invalid_json__" in arguments:
-            what = "your reply" if name == "__invalid__" else f"the arguments of {name!r}"
             return (
-                f"ERROR: {what} was not valid JSON: "
+                f"ERROR: the arguments of {name!r} were not valid JSON: "
                 f"{str(arguments['__invalid_json__'])[:300]!r}; send one JSON object"
             )
         tool = self.tools.get(name)

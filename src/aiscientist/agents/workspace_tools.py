@@ -6,7 +6,6 @@ import re
 import time
 from dataclasses import dataclass
 
-from aiscientist.agents.autoimport import add_missing_imports
 from aiscientist.agents.experiments import hidden_paths
 from aiscientist.agents.tools import Args, Finished, NoArgs, Todo, Tool
 from aiscientist.config import SandboxConfig
@@ -132,12 +131,8 @@ def write_tools(ctx: ToolContext) -> list[Tool]:
     view = ctx.view
 
     def write_file(a: WriteArgs) -> str:
-        content, added = a.content, list[str]()
-        if a.path.endswith(".py"):
-            content, added = add_missing_imports(content)
-        ptr = view.write_text(a.path, content)
-        fixed = f"; added the missing {'; '.join(added)}" if added else ""
-        return f"wrote {ptr.path} ({ptr.size} bytes){fixed}"
+        ptr = view.write_text(a.path, a.content)
+        return f"wrote {ptr.path} ({ptr.size} bytes)"
 
     def edit_file(a: EditArgs) -> str:
         text = view.read_text(a.path)

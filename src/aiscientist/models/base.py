@@ -41,6 +41,14 @@ class ToolSpec(msgspec.Struct, frozen=True):
     parameters: dict[str, Any]
 
 
+class ToolChoice(msgspec.Struct, frozen=True):
+    """A narrowed ``tool_choice``: the reply must call one of ``allowed``; with one allowed
+    tool, ``fixed`` pins some of its arguments (e.g. the path of the file still to write)."""
+
+    allowed: tuple[str, ...]
+    fixed: dict[str, Any] = {}
+
+
 class Completion(msgspec.Struct, frozen=True):
     """A model's reply."""
 
@@ -61,21 +69,27 @@ class Model(Protocol):
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | ToolChoice | None = None,
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         """Return the model's reply to ``messages``.
 
-        ``tools`` are offered for native tool calling; ``tool_choice`` is ``"auto"``,
-        ``"required"`` or a tool name; ``json_schema`` asks for a JSON object reply that
-        follows the schema (used by the JSON-action protocol and structured judgements).
-        Raises ``TransientModelError`` or ``FatalModelError``.
+        ``tools`` are offered for tool calling; ``tool_choice`` is ``"auto"``, ``"required"``,
+        a tool name or a ``ToolChoice``; ``json_schema`` asks for a JSON object reply that
+        follows the schema (structured judgements). Raises ``TransientModelError`` or
+        ``FatalModelError``; a model that turns text into tool calls raises
+        ``ModelFormatError`` for a reply it cannot read.
         """
         ...
 
     @property
     def context_window(self) -> int:
         """Tokens the model accepts in one prompt."""
+        ...
+
+    def for_role(self, role: str) -> Model | None:
+        """The model of a sub-role of this one (a Tier-2 reader, the lesson writer): a real
+        model is its own; a scripted one serves that role's part of its script, or None."""
         ...
 
 

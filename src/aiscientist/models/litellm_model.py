@@ -35,7 +35,7 @@ from aiscientist.errors import (
     TransientModelError,
 )
 from aiscientist.messages import Usage
-from aiscientist.models.base import ChatMessage, Completion, ToolCall, ToolSpec
+from aiscientist.models.base import ChatMessage, Completion, ToolCall, ToolChoice, ToolSpec
 from aiscientist.models.usage import append_usage, record_for
 
 INVALID_ARGUMENTS_KEY = "__invalid_json__"
@@ -110,6 +110,26 @@ def to_openai_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
         }
         for t in tools
     ]
+
+
+def narrow_tools(
+    tools: list[ToolSpec], choice: str | ToolChoice | None
+) -> tuple[list[ToolSpec], str | None]:
+    """The tools to offer and the plain ``tool_choice`` for ``choice``: a ``ToolChoice``
+    offers only its allowed tools, with its fixed arguments as constants, and requires a call
+    (forcing the tool when only one is allowed)."""
+    if not isinstance(choice, ToolChoice):
+        return tools, choice
+    kept = []
+    for t in tools:
+        if t.name not in choice.allowed:
+            continue
+        if choice.fixed and len(choice.allowed) == 1:
+            props = dict(t.parameters.get("properties", {}))
+            props.update({k: {"const": v} for k, v in choice.fixed.items()})
+            t = ToolSpec(t.name, t.description, {**t.parameters, "properties": props})
+        kept.append(t)
+    return kept, (choice.allowed[0] if len(choice.allowed) == 1 else "required")
 
 
 def to_openai_tool_choice(
@@ -208,6 +228,9 @@ class LiteLLMModel:
             self._window = self._lookup_window()
         return self._window
 
+    def for_role(self, role: str) -> LiteLLMModel:
+        return self
+
     def _lookup_window(self) -> int:
         try:
             info = self._ll.get_model_info(self.model)
@@ -220,7 +243,7 @@ class LiteLLMModel:
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None,
-        tool_choice: str | None,
+        tool_choice: str | ToolChoice | None,
         json_schema: dict[str, Any] | None,
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -236,8 +259,9 @@ class LiteLLMModel:
         if self._api_key is not None:
             kwargs["api_key"] = self._api_key
         if tools:
+            tools, plain = narrow_tools(tools, tool_choice)
             kwargs["tools"] = to_openai_tools(tools)
-            choice = to_openai_tool_choice(tool_choice, tools)
+            choice = to_openai_tool_choice(plain, tools)
             if choice is not None:
                 kwargs["tool_choice"] = choice
         if json_schema is not None:
@@ -266,7 +290,7 @@ class LiteLLMModel:
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | ToolChoice | None = None,
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         """One chat completion, retried on transient errors; see ``Model.complete``."""

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import msgspec
 
 from aiscientist.errors import ConfigError, FatalModelError
-from aiscientist.models.base import ChatMessage, Completion, Model, ToolSpec
+from aiscientist.models.base import ChatMessage, Completion, Model, ToolChoice, ToolSpec
 
 CASSETTE_SCHEMA_VERSION = 1
 ReplayMode = Literal["strict", "ordered"]
@@ -38,7 +38,7 @@ class Request(msgspec.Struct, frozen=True):
 
     messages: list[ChatMessage]
     tools: list[ToolSpec] | None = None
-    tool_choice: str | None = None
+    tool_choice: str | ToolChoice | None = None
     json_schema: dict[str, Any] | None = None
 
 
@@ -97,11 +97,14 @@ class RecordingModel:
     def context_window(self) -> int:
         return self.inner.context_window
 
+    def for_role(self, role: str) -> RecordingModel:
+        return self
+
     def complete(
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | ToolChoice | None = None,
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         reply = self.inner.complete(messages, tools, tool_choice, json_schema)
@@ -152,6 +155,9 @@ class ReplayModel:
     ) -> ReplayModel:
         return cls(read_cassette(path), mode=mode, role=role, name=f"replay:{path}")
 
+    def for_role(self, role: str) -> ReplayModel:
+        return self
+
     @property
     def context_window(self) -> int:
         return self._window
@@ -160,7 +166,7 @@ class ReplayModel:
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | ToolChoice | None = None,
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         if self.mode == "ordered":

@@ -25,7 +25,14 @@ import yaml
 
 from aiscientist.errors import ConfigError
 from aiscientist.messages import Usage
-from aiscientist.models.base import ChatMessage, Completion, ToolCall, ToolSpec, estimate_tokens
+from aiscientist.models.base import (
+    ChatMessage,
+    Completion,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+    estimate_tokens,
+)
 
 
 def load_script(path: str | Path) -> dict[str, list[Any]]:
@@ -84,6 +91,8 @@ class ScriptedModel:
         self._script = script or {}
         self.schemas: list[dict[str, Any] | None] = []
         """The ``json_schema`` of every request, in order: what the model was allowed to say."""
+        self.last_prompt: list[ChatMessage] = []
+        """The messages of the latest request."""
 
     @classmethod
     def from_file(cls, path: str | Path, role: str = "default") -> ScriptedModel:
@@ -91,7 +100,7 @@ class ScriptedModel:
         replies = script.get(role, script.get("default", []))
         return cls(list(replies), name=f"scripted:{path}#{role}", script=script)
 
-    def sub_model(self, role: str) -> ScriptedModel | None:
+    def for_role(self, role: str) -> ScriptedModel | None:
         """A model for a sub-role (a Tier-2 subagent) from the same script, if it has one."""
         if role not in self._script:
             return None
@@ -115,11 +124,12 @@ class ScriptedModel:
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | ToolChoice | None = None,
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         prompt_tokens = estimate_tokens(messages)
         self.schemas.append(json_schema)
+        self.last_prompt = messages
         if self._cursor >= len(self._replies):
             reply = Completion(
                 # under the JSON-action protocol the content is the action

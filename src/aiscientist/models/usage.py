@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from aiscientist.messages import Usage
-from aiscientist.models.base import ChatMessage, Completion, Model, ToolSpec
+from aiscientist.models.base import ChatMessage, Completion, Model, ToolChoice, ToolSpec
 
 USAGE_SCHEMA_VERSION = 1
 
@@ -121,11 +121,14 @@ class UsageLoggingModel:
     def context_window(self) -> int:
         return self.inner.context_window
 
+    def for_role(self, role: str) -> UsageLoggingModel:
+        return self
+
     def complete(
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | ToolChoice | None = None,
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         start = time.monotonic()

@@ -45,7 +45,7 @@ from aiscientist.messages import (
     Usage,
     check_size,
 )
-from aiscientist.models.base import ChatMessage, Completion, ToolSpec
+from aiscientist.models.base import ChatMessage, Completion, ToolChoice, ToolSpec
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import UNAVAILABLE, actor_name, call_restartable, fetch
 from aiscientist.runtime.experiments import PoolClient
@@ -249,11 +249,14 @@ class ReplayCountingModel:
     def context_window(self) -> int:
         return int(self.inner.context_window)
 
+    def for_role(self, role: str) -> ReplayCountingModel:
+        return self
+
     def complete(
         self,
         messages: list[ChatMessage],
         tools: list[ToolSpec] | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | ToolChoice | None = None,
         json_schema: dict[str, object] | None = None,
     ) -> Completion:
         replayed = self.inner.position < self.cursor.get("high_water", 0)

@@ -1,0 +1,211 @@
+"""Steering: what holds a model that needs it (a small local one) to its role's contract.
+
+The core loop (``agents/loop.py``) offers every tool and trusts the model. A steered session
+(``models.steering``: ``auto`` steers the roles whose model is ``local``) also gets:
+
+- **the next call narrowed** (``Steering.offer``): ``finish`` is not offered while something
+  it needs is missing, and after a todo's ``patience`` in steps without progress the next call
+  is forced to the tool that makes progress, with its fixed arguments, through the model's
+  ``tool_choice``;
+- **no repeat reads** (``Steering.refuse``): the same read twice in a row is refused (its
+  result is already in the conversation; small models otherwise loop on it);
+- **the per-role rules below**, as data (``RULES``), applied to the role's tools
+  (``steer_tools``): the orchestrator is walked through the first loop (``FIRST_LOOP``, then
+  ``REPAIR_LOOP`` while the submission is invalid); an improve task's implementation runs
+  ``python train.py`` until ``submission.csv`` is valid (``TRAIN_COMMAND``); Python files
+  written get the imports of conventional module names they use but never import
+  (``agents/autoimport.py``); comprehension reads alone, without Tier-2 readers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiscientist.agents.autoimport import add_missing_imports
+from aiscientist.agents.tools import Todo, Tool, ToolSet
+from aiscientist.models.base import ToolCall, ToolChoice, ToolSpec
+from aiscientist.workspace.view import WorkspaceView
+
+RULES: dict[str, tuple[str, ...]] = {
+    "orchestrator": ("first_loop",),
+    "comprehension": ("no_readers",),
+    "implementation:improve": ("train_until_valid", "auto_imports"),
+    "implementation:replicate": ("auto_imports",),
+    "helper": ("auto_imports",),
+}
+"""The rules of each role (``role`` or ``role:task kind``) when it is steered."""
+
+FIRST_LOOP: tuple[tuple[str, str], ...] = (
+    ("comprehension", ""),
+    ("prioritization", ""),
+    ("implementation", "full"),
+    ("experimentation", ""),
+    ("implementation", "fix"),
+)
+"""The first loop the orchestrator's prompt proposes, as (role, mode)."""
+REPAIR_LOOP = (("implementation", "fix"), ("experimentation", ""))
+"""After the first loop, while the submission is invalid: a fix, then an experiment."""
+TRAIN_COMMAND = "python train.py"
+
+
+def rules_for(role: str, kind: str) -> tuple[str, ...]:
+    return RULES.get(role, ()) + RULES.get(f"{role}:{kind}", ())
+
+
+class Steering:
+    """Narrows a steered session's next call and refuses repeated reads."""
+
+    def __init__(self, tools: ToolSet) -> None:
+        self.tools = tools
+        self._stalled = 0
+        self._last_todo: tuple[str, ...] = ()
+        self._last_call: tuple[str, str] | None = None
+
+    def offer(self) -> tuple[list[ToolSpec], str | ToolChoice]:
+        """Every tool, and the ``tool_choice`` of this step (see the module docstring)."""
+        todo = self.tools.todo()
+        key = tuple(t.text for t in todo)
+        self._stalled = self._stalled + 1 if todo and key == self._last_todo else 0
+        self._last_todo = key
+        specs = self.tools.specs()
+        forced = next(
+            (t for t in todo if t.tool in self.tools.tools and self._stalled >= t.patience), None
+        )
+        if forced is not None:
+            return specs, ToolChoice((forced.tool,), dict(forced.fixed))
+        if any(t.blocks_finish for t in todo):
+            return specs, ToolChoice(tuple(n for n in self.tools.names() if n != "finish"))
+        return specs, "auto"
+
+    def refuse(self, call: ToolCall) -> str | None:
+        """Why ``call`` is not run (an exact repeat of the previous read), or None."""
+        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
+        tool = self.tools.tools.get(call.name)
+        repeat = key == self._last_call and tool is not None and tool.reads_only
+        self._last_call = key
+        if repeat:
+            return (
+                f"ERROR: you just called {call.name} with these same arguments; its result is "
+                "above. Do not repeat it: take the next step of your task."
+            )
+        return None
+
+
+def steer_tools(
+    role: str,
+    kind: str,
+    tools: list[Tool],
+    view: WorkspaceView,
+    delegated: Callable[[], list[tuple[str, str]]] | None = None,
+) -> list[Tool]:
+    """``tools`` with the rules of ``role`` applied (``delegated``: the orchestrator's
+    (role, status) of each delegation so far)."""
+    rules = rules_for(role, kind)
+    out = []
+    for t in tools:
+        if t.name == "write_file" and "auto_imports" in rules:
+            t = with_auto_imports(t)
+        elif t.name == "shell" and "train_until_valid" in rules:
+            t = until_submission_valid(t, view)
+        elif t.name == "finish" and "first_loop" in rules and delegated is not None:
+            t = through_first_loop(t, delegated)
+        out.append(t)
+    return out
+
+
+def with_auto_imports(write: Tool) -> Tool:
+    """``write_file`` that adds the imports of conventional module names (``os``, ``json``,
+    ``pd``, ``np`` ...) a Python file uses but never imports, and says so (a 1.5B model drops
+    them and cannot repair the NameError)."""
+
+    def fn(a: Any) -> str:
+        if not a.path.endswith(".py"):
+            return write.fn(a)
+        content, added = add_missing_imports(a.content)
+        out = write.fn(a.model_copy(update={"content": content}))
+        return out + (f"; added the missing {'; '.join(added)}" if added else "")
+
+    return dataclasses.replace(write, fn=fn)
+
+
+def first_loop_next(delegated: list[tuple[str, str]]) -> int:
+    """Index in ``FIRST_LOOP`` of the next step, given the (role, status) of every delegation
+    so far: steps are matched in order by role, counting only ones that ended ``ok``."""
+    i = 0
+    for role, status in delegated:
+        if i < len(FIRST_LOOP) and role == FIRST_LOOP[i][0] and status == "ok":
+            i += 1
+    return i
+
+
+def through_first_loop(finish: Tool, delegated: Callable[[], list[tuple[str, str]]]) -> Tool:
+    """The orchestrator's ``finish`` with the next step of the first loop as advice (then a
+    fix and an experiment in turn while the submission is invalid). The step is forced at
+    once until the submission is valid; then the model may finish early."""
+    needed_of = finish.todo or (lambda: [])
+
+    def todo() -> list[Todo]:
+        needed = needed_of()
+        done = delegated()
+        step = first_loop_next(done)
+        if step >= len(FIRST_LOOP) and not needed:
+            return needed
+        if step < len(FIRST_LOOP):
+            role, mode = FIRST_LOOP[step]
+            why = f"step {step + 1} of the first loop"
+        else:
+            last = done[-1][0] if done else ""
+            role, mode = REPAIR_LOOP[last == "implementation"]
+            why = "the submission is not valid yet"
+        fixed = {"role": role, **({"mode": mode} if mode else {})}
+        what = f"delegate {role}{f' (mode {mode})' if mode else ''}"
+        patience = 0 if any(t.blocks_finish for t in needed) else 1_000_000
+        advice = Todo(f"{what}: {why}", "delegate", fixed, blocks_finish=False, patience=patience)
+        return [advice, *needed]
+
+    return dataclasses.replace(finish, todo=todo)
+
+
+def until_submission_valid(shell: Tool, view: WorkspaceView) -> Tool:
+    """The implementation shell of an improve task, holding the model to the contract: run
+    ``python train.py`` until ``submission/submission.csv`` is valid, and after a failed run,
+    rewrite ``train.py`` (its error is in the conversation)."""
+    from aiscientist.grading.validity import CachedCheck, check_submission
+
+    sample = view.path("task/public/sample_submission.csv")
+    csv = view.path("submission/submission.csv")
+    problems = CachedCheck(csv, lambda: check_submission(csv, sample))
+    last = {"failed": False, "written": 0.0}
+
+    def run(a: Any) -> str:
+        out = shell.fn(a)
+        if a.command.strip() == TRAIN_COMMAND:
+            last["failed"] = not out.startswith("[ok")
+            last["written"] = _mtime(view, "submission/train.py")
+        return out
+
+    def todo() -> list[Todo]:
+        if not view.exists("submission/train.py") or not sample.is_file():
+            return []
+        if not problems():
+            return []
+        edited = _mtime(view, "submission/train.py") != last["written"]
+        if last["failed"] and not edited:
+            path = {"path": "submission/train.py"}
+            fix = "fix submission/train.py (its last run failed)"
+            return [Todo(fix, "write_file", path, patience=1)]
+        cmd = {"command": TRAIN_COMMAND}
+        run_it = "run python train.py so that submission/submission.csv is valid"
+        return [Todo(run_it, "shell", cmd, patience=2)]
+
+    return dataclasses.replace(shell, fn=run, todo=todo)
+
+
+def _mtime(view: WorkspaceView, rel: str) -> float:
+    try:
+        return view.path(rel).stat().st_mtime
+    except FileNotFoundError:
+        return 0.0

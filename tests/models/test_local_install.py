@@ -7,8 +7,12 @@ machine advertised. Needs the ``local`` extra and ``aiscientist setup-local``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,26 +79,49 @@ def test_the_avx512_build_holds_avx512_and_no_amx() -> None:
     assert not [op for op in AMX if f"\t{op}" in text or f" {op} " in text]
 
 
+@pytest.fixture
+def broken_build() -> Iterator[str]:
+    """A llama.cpp "build" that cannot load, installed beside the real ones for one test."""
+    name = f"broken-{uuid.uuid4().hex[:6]}"
+    d = local_server.LIB_VARIANTS_DIR / name
+    d.mkdir(parents=True)
+    (d / "libllama.so").write_bytes(b"\x7fELF not really a library")
+    try:
+        yield name
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.mark.slow
 @needs_llama
-def test_the_self_test_reports_a_build_that_cannot_serve(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    broken = tmp_path / "lib" / "aiscientist-llama" / "broken"
-    broken.mkdir(parents=True)
-    (broken / "libllama.so").write_bytes(b"\x7fELF not really a library")
-    monkeypatch.setattr(local_server, "LIB_VARIANTS_DIR", broken.parent)
-    # the subprocess reads the variant directory from its own sys.prefix: point it there
-    code = (
-        "import sys; from pathlib import Path; import aiscientist.models.local_server as ls; "
-        f"ls.LIB_VARIANTS_DIR = Path({str(broken.parent)!r}); "
-        "from aiscientist.models import local_install as li; "
-        "sys.exit(li.main(['--generate-once', '--variant', 'broken']))"
-    )
-    import sys
+def test_the_self_test_reports_a_build_that_cannot_serve(broken_build: str) -> None:
+    report = local_install.self_test(broken_build, timeout_s=300)
+    assert report["ok"] is False
+    error = str(report["error"])
+    assert "exited with code" in error and "log" in error, error
 
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    report = proc.stdout.strip().splitlines()[-1]
-    assert '"ok": false' in report
-    assert "exited with code" in report and "log" in report, report
+
+def _doctor(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiscientist.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200", **env},
+    )
+
+
+@pytest.mark.slow
+@needs_llama
+def test_doctor_generates_once_and_reports_the_speed() -> None:
+    out = _doctor()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "sha256 verified" in out.stdout and "tok/s generation" in out.stdout
+
+
+@pytest.mark.slow
+@needs_llama
+def test_doctor_fails_naming_the_fix_when_the_model_cannot_generate(broken_build: str) -> None:
+    out = _doctor(**{local_server.CPU_ENV: broken_build})
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "FAILED" in out.stdout and "aiscientist setup-local" in out.stdout

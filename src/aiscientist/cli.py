@@ -36,15 +36,6 @@ def _not_yet(what: str) -> NoReturn:
     _die(f"`aiscientist {what}` is not implemented yet", code=2)
 
 
-def _model_override(model: str | None) -> list[str]:
-    if not model:
-        return []
-    if model.startswith("scripted:") or model.startswith("replay:"):
-        kind, path = model.split(":", 1)
-        model = f"{kind}:{Path(path).resolve()}"
-    return [f"models.default={model}"]
-
-
 def _config(
     config_file: Path | None, sets: list[str] | None, extra: list[str] | None = None
 ) -> RunConfig:
@@ -70,9 +61,10 @@ def run(
     set_: SetOpt = None,
 ) -> None:
     """Start a run on a task directory or a bundled task name."""
+    from aiscientist.runtime.batch import model_override
     from aiscientist.runtime.driver import create_run, execute_run
 
-    extra = _model_override(model)
+    extra = model_override(model)
     if workspace:
         extra.append(f"workspace.root={workspace.resolve()}")
     if budget_minutes:

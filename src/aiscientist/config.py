@@ -16,11 +16,13 @@ from aiscientist.errors import ConfigError
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Base of every pydantic model of user input: unknown keys are errors, values frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ModelsConfig(_Strict):
+class ModelsConfig(StrictModel):
     default: str = "local"
     """Model for every role not named: a litellm string, local, scripted:PATH or replay:PATH."""
     orchestrator: str | None = None
@@ -62,7 +64,7 @@ class ModelsConfig(_Strict):
         return self.for_role(role) == "local"
 
 
-class BudgetConfig(_Strict):
+class BudgetConfig(StrictModel):
     usd: float | None = Field(default=None, ge=0)
     """Hard stop on model spend in US dollars; null = unlimited."""
     tokens: int | None = Field(default=None, ge=0)
@@ -71,7 +73,7 @@ class BudgetConfig(_Strict):
     """Hard stop on wall-clock minutes for the run; null = unlimited."""
 
 
-class LimitsConfig(_Strict):
+class LimitsConfig(StrictModel):
     orchestrator_steps: int = Field(default=80, ge=1)
     """Most model steps the orchestrator takes."""
     specialist_steps: int = Field(default=60, ge=1)
@@ -85,7 +87,7 @@ class LimitsConfig(_Strict):
     prompt stays flat however long the run (it reads the map and summaries, not raw logs)."""
 
 
-class ResourcesConfig(_Strict):
+class ResourcesConfig(StrictModel):
     num_cpus: float = Field(default=1, ge=0)
     """CPUs an experiment asks Ray for."""
     num_gpus: float = Field(default=0, ge=0)
@@ -94,7 +96,7 @@ class ResourcesConfig(_Strict):
     """Memory an experiment asks for and is limited to."""
 
 
-class ExperimentsConfig(_Strict):
+class ExperimentsConfig(StrictModel):
     resources: ResourcesConfig = ResourcesConfig()
     """Default resource demand of an experiment."""
     reject_infeasible: bool = True
@@ -103,7 +105,7 @@ class ExperimentsConfig(_Strict):
     nodes start on demand."""
 
 
-class SandboxConfig(_Strict):
+class SandboxConfig(StrictModel):
     kind: Literal["auto", "local", "docker"] = "auto"
     """auto = docker when an engine answers and the image is present, else local."""
     image: str = "aiscientist-executor"
@@ -112,7 +114,7 @@ class SandboxConfig(_Strict):
     """Give experiments network access (off by default)."""
 
 
-class SearchConfig(_Strict):
+class SearchConfig(StrictModel):
     policy: Literal["greedy", "aide", "ucb"] = "ucb"
     """How the next hypothesis is chosen."""
     champion_margin: float = Field(default=0.0, ge=0)
@@ -124,21 +126,21 @@ class SearchConfig(_Strict):
     back to the frontier when it expires (holders renew it while they work)."""
 
 
-class WorkspaceConfig(_Strict):
+class WorkspaceConfig(StrictModel):
     root: str = "runs"
     """Directory under which run directories are created."""
     lessons_dir: str | None = None
     """Opt-in lesson store shared across runs of a task family."""
 
 
-class RayConfig(_Strict):
+class RayConfig(StrictModel):
     address: str | None = None
     """null = embedded ray.init(); 'auto' or ray://host:port to join a cluster."""
     namespace: str = "aiscientist"
     """Ray namespace of the run's named actors."""
 
 
-class RunConfig(_Strict):
+class RunConfig(StrictModel):
     """Everything a run needs to know, validated once."""
 
     mode: Literal["hierarchical", "decentralized"] = "hierarchical"

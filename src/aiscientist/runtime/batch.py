@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from aiscientist.config import RunConfig, load_config
+from aiscientist.config import RunConfig, StrictModel, load_config
 from aiscientist.errors import ConfigError
 from aiscientist.runtime.cluster import ensure_ray
 from aiscientist.runtime.driver import create_run, execute_run
@@ -39,11 +39,7 @@ from aiscientist.runtime.local_model import start_local_model, stop_local_model,
 Progress = Callable[[str], None]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BatchTask(_Strict):
+class BatchTask(StrictModel):
     task: str
     """Task directory or bundled task name."""
     name: str | None = None
@@ -56,7 +52,7 @@ class BatchTask(_Strict):
     """``key.sub=value`` overrides for this run, after the batch-wide ones."""
 
 
-class BatchConfig(_Strict):
+class BatchConfig(StrictModel):
     concurrency: int = Field(default=2, ge=1)
     """Runs in flight at once (each has its own orchestrator and experiment pool)."""
     workspace: str | None = None

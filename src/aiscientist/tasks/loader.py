@@ -19,19 +19,16 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from aiscientist.config import StrictModel
 from aiscientist.errors import TaskError
 from aiscientist.tasks import BUNDLED_DIR
 from aiscientist.tasks.rubric import read_rubric
 from aiscientist.tasks.task import Task
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DatasetConfig(_Strict):
+class DatasetConfig(StrictModel):
     """Where the answers and the sample submission live (MLE-bench ``dataset:``)."""
 
     answers: str = "private/answers.csv"
@@ -40,7 +37,7 @@ class DatasetConfig(_Strict):
     """Sample submission, relative to the task directory."""
 
 
-class GraderConfig(_Strict):
+class GraderConfig(StrictModel):
     """Which metric grades a submission (MLE-bench ``grader:``)."""
 
     name: str
@@ -49,7 +46,7 @@ class GraderConfig(_Strict):
     """MLE-bench's Python grade function; recorded, not imported (metrics are built in)."""
 
 
-class CompetitionConfig(_Strict):
+class CompetitionConfig(StrictModel):
     """``config.yaml`` of an MLE-bench competition, plus aiscientist's optional keys."""
 
     id: str
@@ -80,7 +77,7 @@ class CompetitionConfig(_Strict):
     """Predicted columns; default: the sample submission's other columns."""
 
 
-class PaperConfig(_Strict):
+class PaperConfig(StrictModel):
     """``config.yaml`` of a PaperBench paper."""
 
     id: str

@@ -21,7 +21,7 @@ from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import transcript_sink, usage_sink
 from aiscientist.agents.steering import steer_tools
 from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
-from aiscientist.agents.workspace_tools import ToolContext, read_tools, write_tools
+from aiscientist.agents.workspace_tools import FinishArgs, ToolContext, read_tools, write_tools
 from aiscientist.config import RunConfig, SandboxConfig
 from aiscientist.errors import ToolError
 from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
@@ -43,11 +43,6 @@ class DelegateArgs(Args):
     """implementation only: 'full' (write from scratch) or 'fix' (repair)."""
     inputs: list[str] = []
     """Workspace files the specialist should read first."""
-
-
-class FinishArgs(Args):
-    summary: str
-    """What was achieved and where the submission is."""
 
 
 HANDOFF = {"experimentation": "agent/impl_log.md", "implementation": "agent/exp_log.md"}

@@ -8,7 +8,17 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from aiscientist.sandbox import Sandbox, ensure_repo, validate_reproduce
+from aiscientist.sandbox import Sandbox, validate_reproduce
+
+
+def commit_all(path: Path) -> Path:
+    """Make ``path`` a git repository whose one commit holds every file in it now."""
+    path.mkdir(parents=True, exist_ok=True)
+    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "submission"], check=True)
+    return path
 
 
 @pytest.fixture
@@ -25,7 +35,7 @@ def submission(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_reproduce_depending_on_an_uncommitted_file_fails(
     isolating_sandbox: Sandbox, submission: Path, tmp_path: Path
 ) -> None:
-    ensure_repo(submission)  # commits reproduce.sh only
+    commit_all(submission)  # commits reproduce.sh only
     (submission / "data.txt").write_text("present only in the working tree\n")
     # It does work in the dirty working tree...
     assert subprocess.run(["bash", "reproduce.sh"], cwd=submission).returncode == 0
@@ -42,7 +52,7 @@ def test_correct_reproduce_passes_and_writes_the_log(
     isolating_sandbox: Sandbox, submission: Path, tmp_path: Path
 ) -> None:
     (submission / "data.txt").write_text("committed data\n")
-    ensure_repo(submission)
+    commit_all(submission)
     log = tmp_path / "logs" / "reproduce.log"
     out = tmp_path / "clean"
     verdict = validate_reproduce(submission, log, isolating_sandbox, timeout=60, output_dir=out)
@@ -62,7 +72,7 @@ def test_uncommitted_reproduce_sh_is_reported(
     isolating_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-gitconfig"))
-    sub = ensure_repo(tmp_path / "empty-submission")
+    sub = commit_all(tmp_path / "empty-submission")
     (sub / "reproduce.sh").write_text("echo hi\n")  # never committed
     verdict = validate_reproduce(sub, tmp_path / "r.log", isolating_sandbox, timeout=30)
     assert (verdict.passed, verdict.status) == (False, "no_reproduce_sh")
@@ -76,7 +86,7 @@ def test_reproduce_that_hangs_times_out(
     isolating_sandbox: Sandbox, submission: Path, tmp_path: Path
 ) -> None:
     (submission / "reproduce.sh").write_text("echo start\nsleep 600\n")
-    ensure_repo(submission)
+    commit_all(submission)
     verdict = validate_reproduce(submission, tmp_path / "r.log", isolating_sandbox, timeout=1.5)
     assert (verdict.passed, verdict.status) == (False, "timeout")
     assert verdict.duration_s < 15

@@ -14,7 +14,7 @@ from aiscientist.sandbox import Limits, LocalSandbox, Mount, Sandbox
 
 @pytest.fixture
 def layout(tmp_path: Path) -> dict[str, Path]:
-    """A run directory: the experiment's worktree, another region, a task with private/."""
+    """A run directory: the experiment's working copy, another region, a task with private/."""
     work = tmp_path / "run" / "agent" / "experiments" / "e1" / "wt"
     other = tmp_path / "run" / "paper_analysis"
     public = tmp_path / "run" / "task" / "public"
@@ -27,7 +27,7 @@ def layout(tmp_path: Path) -> dict[str, Path]:
     return {"work": work, "other": other, "public": public, "private": private}
 
 
-def test_write_outside_the_worktree_fails(
+def test_write_outside_the_working_copy_fails(
     isolating_sandbox: Sandbox, layout: dict[str, Path]
 ) -> None:
     work, other = layout["work"], layout["other"]
@@ -161,11 +161,11 @@ def test_gpu_assignment_sets_cuda_visible_devices(tmp_path: Path) -> None:
     assert res.stdout.strip() == "CVD=2,3"
 
 
-def test_run_dir_read_only_worktree_writable_private_hidden(
+def test_run_dir_read_only_working_copy_writable_private_hidden(
     isolating_sandbox: Sandbox, layout: dict[str, Path]
 ) -> None:
     """The recommended experiment layout: the whole run directory mounted read-only, the
-    experiment's worktree (inside it) read-write, the task's private/ blanked."""
+    experiment's working copy (inside it) read-write, the task's private/ blanked."""
     work = layout["work"]
     run = work.parents[3]
     res = isolating_sandbox.run(

@@ -41,7 +41,7 @@ Progress = Callable[[str], None]
 
 
 def _init_submission_repo(sub: Path) -> None:
-    """``submission/`` is a git repository from the start (worktrees, reproduce.sh gate)."""
+    """``submission/`` is a git repository from the start (for the reproduce.sh gate)."""
     if (sub / ".git").exists():
         return
     git = ["git", "-C", str(sub)]

@@ -106,3 +106,52 @@ def test_a_narrowed_choice_reaches_a_native_model_as_a_forced_call() -> None:
     allowed, choice = narrow_tools(specs, ToolChoice(("write_file", "read_file")))
     assert choice == "required" and [t.name for t in allowed] == ["write_file", "read_file"]
     assert narrow_tools(specs, "auto") == (specs, "auto")
+
+
+def test_a_dead_end_is_left_through_the_frameworks_baseline(tmp_path: Path) -> None:
+    """A train.py that runs but writes nothing (what the 1.5B model once wrote, then ran 50
+    times): after three such runs the framework's baseline replaces it and the session ends
+    with a valid submission."""
+    cfg = load_config(
+        overrides=["sandbox.kind=local", "models.tool_protocol=json", "models.steering=on"]
+    )
+    run_dir = create_run("friedman-regression", cfg, root=tmp_path)
+    empty = "import pandas as pd\nimport numpy as np\n"
+    model = ScriptedModel(
+        [
+            act("write_file", path="submission/train.py", content=empty),
+            act("shell", command="python train.py"),  # ok, writes nothing
+            act("shell", command="python train.py"),
+            act("shell", command="python train.py"),  # third: the baseline replaces it
+            act("shell", command="python train.py"),  # the baseline runs
+            act("finish", summary="valid submission"),
+        ]
+    )
+    result = Specialist("implementation", run_dir, cfg, model).handle(
+        Delegation(id="del-rescue", role="implementation", instruction="write train.py")
+    )
+    assert result.status == "ok", result.summary.text
+    code = (run_dir / "submission" / "train.py").read_text()
+    assert "HistGradientBoostingRegressor" in code and 'KIND = "regression"' in code
+    from aiscientist.grading.competition import grade_competition
+    from aiscientist.tasks import load_task
+
+    grade = grade_competition(
+        load_task("friedman-regression"), run_dir / "submission" / "submission.csv"
+    )
+    assert grade.valid and grade.score is not None
+    log = (run_dir / "agent" / "impl_log.md").read_text()
+    assert "replaced by the framework's baseline" in log
+
+
+def test_the_implementation_prompt_shows_a_program_of_the_tasks_shape(tmp_path: Path) -> None:
+    from aiscientist.agents.specialists import improve_contract
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    regression = create_run("friedman-regression", cfg, root=tmp_path)
+    text = improve_contract(regression, "improve")
+    assert "HistGradientBoostingRegressor" in text and "root-mean-squared-error" in text
+    assert 'KIND = "regression"' in text and "RandomForestClassifier" not in text
+    auc = create_run("interaction-classification", cfg, root=tmp_path)
+    assert 'KIND = "probability"' in improve_contract(auc, "improve")
+    assert improve_contract(regression, "replicate") == ""

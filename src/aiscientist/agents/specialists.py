@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 
+from aiscientist.agents.baseline import baseline_program, task_metric
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.comprehension import READER_REQUIRED, reader_agent, run_readers
 from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
@@ -60,6 +61,14 @@ def required_outputs(role: str, kind: str) -> tuple[str, ...]:
 
 
 SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": "agent/exp_log.md"}
+
+
+def improve_contract(run_dir: Path, kind: str) -> str:
+    """The ``train.py`` contract of an improve task, with a working program of its shape."""
+    if kind != "improve":
+        return ""
+    metric = task_metric(run_dir)
+    return render("implementation_improve", metric=metric, baseline=baseline_program(metric))
 
 
 PRELOAD_FILES = 5
@@ -163,7 +172,10 @@ def role_tools(
     needed = required_outputs(role, kind) if required is None else required
     tools.append(finish_tool(view, needed))
     if config.models.steered(role):
-        tools = steer_tools(role, kind, tools, view)
+        rescue = None
+        if role == "implementation" and kind == "improve":
+            rescue = baseline_program(task_metric(view.root))
+        tools = steer_tools(role, kind, tools, view, rescue=rescue)
     return ToolSet(tools)
 
 
@@ -277,6 +289,7 @@ class Specialist:
                     task_kind=manifest.task.kind,
                     task_name=manifest.task.name,
                     mode=delegation.mode or "full",
+                    improve_contract=improve_contract(self.run_dir, manifest.task.kind),
                 ),
                 task=task,
                 guard=BudgetGuard(delegation.budget),

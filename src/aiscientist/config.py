@@ -1,10 +1,13 @@
-"""Run configuration: ``configs/default.yaml``, then a user file, then ``--set`` overrides.
+"""Run configuration: the packaged defaults (``aiscientist/defaults/default.yaml``), then a
+user file, then ``--set`` overrides.
 
 Validated once by pydantic; unknown keys are errors that name the key.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiscientist.errors import ConfigError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
+DEFAULT_CONFIG: Traversable = files("aiscientist") / "defaults" / "default.yaml"
+"""The defaults every run starts from, shipped inside the package (read as a resource, so an
+installed wheel finds them wherever it lives)."""
 
 
 class StrictModel(BaseModel):
@@ -165,9 +170,9 @@ class RunConfig(StrictModel):
     """How to reach Ray."""
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path | Traversable) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -221,7 +226,7 @@ def load_config(
     base: dict[str, Any] | None = None,
 ) -> RunConfig:
     """Defaults, then ``user_file``, then ``overrides``, validated once."""
-    data = _read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
+    data = _read_yaml(DEFAULT_CONFIG)
     if base:
         data = _merge(data, base)
     if user_file:

@@ -31,8 +31,8 @@ import msgspec  # noqa: E402
 import ray  # noqa: E402
 import yaml  # noqa: E402
 
-from aiscientist.agents.experiments import exp_dir, write_spec  # noqa: E402
 from aiscientist.config import load_config  # noqa: E402
+from aiscientist.experiments.records import exp_dir, write_spec  # noqa: E402
 from aiscientist.messages import (  # noqa: E402
     Delegation,
     ExperimentResult,
@@ -42,7 +42,7 @@ from aiscientist.messages import (  # noqa: E402
 )
 from aiscientist.runtime.cluster import actor_name, ensure_ray  # noqa: E402
 from aiscientist.runtime.driver import create_run, start_actors  # noqa: E402
-from aiscientist.runtime.experiments import PoolClient  # noqa: E402
+from aiscientist.runtime.pool import PoolClient  # noqa: E402
 from aiscientist.workspace.atomic import append_line, atomic_write_bytes  # noqa: E402
 from aiscientist.workspace.map import WorkspaceMap  # noqa: E402
 

@@ -6,7 +6,7 @@ is the default experiment demand), so the node count is what bounds parallelism.
 for no CPU makes every raylet start, and later kill, a spare Python worker each round: ~1
 CPU-second per node, which on 8 simulated nodes sharing 2 cores costs more than the
 experiments.) Experiments go through
-the real path: ``RayExperimentService.submit`` -> Ray task with the spec's resources (SPREAD)
+the real path: ``ExperimentPool.submit`` -> Ray task with the spec's resources (SPREAD)
 -> ``execute_experiment`` (working copy of ``submission/``, local sandbox, ``result.json``).
 
     ideal = ceil(K / N) * duration;  efficiency = ideal / makespan
@@ -37,9 +37,10 @@ import ray  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from aiscientist.config import SandboxConfig, load_config  # noqa: E402
+from aiscientist.experiments.pool import ExperimentPool  # noqa: E402
 from aiscientist.messages import ExperimentSpec, Resources  # noqa: E402
 from aiscientist.runtime.driver import create_run  # noqa: E402
-from aiscientist.runtime.experiments import RayExperimentService  # noqa: E402
+from aiscientist.runtime.pool import RayLauncher  # noqa: E402
 
 OUT = Path("bench-results") / "scaling.json"
 
@@ -59,7 +60,7 @@ def _specs(command: str, k: int, tag: str) -> list[ExperimentSpec]:
 
 def measure(root: Path, n: int, k: int, duration: float, cold: bool) -> dict[str, float]:
     sandbox = SandboxConfig(kind="local")
-    svc = RayExperimentService(_run_dir(root, f"n{n}"), sandbox, max_concurrent=64)
+    svc = ExperimentPool(_run_dir(root, f"n{n}"), sandbox, RayLauncher(), max_concurrent=64)
     if not cold:  # one throwaway experiment per node (the slot resource puts one on each)
         warm = svc.wait([svc.submit(s) for s in _specs("sleep 1", n, f"warm{n}")], timeout=600)
         assert len({r.node_id for r in warm}) == n, warm

@@ -13,12 +13,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from aiscientist.agents.experiment_tools import best_experiment
-from aiscientist.agents.experiments import execute_experiment
 from aiscientist.agents.specialists import Specialist
 from aiscientist.agents.tree_tools import LocalTree, TreeRecorder, adopt_champion, task_tag
 from aiscientist.config import SandboxConfig, load_config
 from aiscientist.errors import ToolError, WorkspaceError
+from aiscientist.experiments.executor import execute_experiment
+from aiscientist.experiments.tools import best_experiment
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.hypotheses.events import LessonNode
 from aiscientist.hypotheses.store import TreeStore, load_tree

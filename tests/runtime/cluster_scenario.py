@@ -1,7 +1,7 @@
 """A multi-node scenario on ``ray.cluster_utils.Cluster``, run in its own process (it needs its
 own Ray): a head and three worker nodes with one (fake) GPU each.
 
-1. Three one-GPU experiments through ``RayExperimentService``: where and when each ran.
+1. Three one-GPU experiments through ``ExperimentPool``: where and when each ran.
 2. A whole run whose experimentation submits three one-GPU experiments; while they run, a
    worker node that hosts an experiment and an actor is removed. The run must complete.
 
@@ -20,10 +20,12 @@ import ray
 from ray.cluster_utils import Cluster
 
 from aiscientist.config import SandboxConfig, load_config
+from aiscientist.experiments.pool import ExperimentPool
+from aiscientist.experiments.records import attempts
 from aiscientist.messages import ExperimentSpec, Resources
 from aiscientist.runtime.actors import placements
 from aiscientist.runtime.driver import create_run, execute_run
-from aiscientist.runtime.experiments import RayExperimentService, attempts
+from aiscientist.runtime.pool import RayLauncher
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 def phase_placement(root: Path) -> list[dict[str, object]]:
     run_dir = create_run("tabular-cancer", load_config(None, [f"workspace.root={root}"]))
     (run_dir / "submission" / "noop.txt").write_text("x")
-    svc = RayExperimentService(run_dir, SandboxConfig(kind="local"), max_concurrent=3)
+    svc = ExperimentPool(run_dir, SandboxConfig(kind="local"), RayLauncher(), max_concurrent=3)
     specs = [
         ExperimentSpec(
             command="sleep 3; echo gpu=$CUDA_VISIBLE_DEVICES",

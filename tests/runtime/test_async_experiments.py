@@ -7,14 +7,15 @@ from pathlib import Path
 
 import yaml
 
-from aiscientist.agents.experiment_tools import experiment_tools
 from aiscientist.agents.specialists import Specialist
 from aiscientist.agents.tools import ToolSet
 from aiscientist.config import load_config
+from aiscientist.experiments.pool import ExperimentPool
+from aiscientist.experiments.tools import experiment_tools
 from aiscientist.messages import Budget, Delegation
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.runtime.driver import create_run
-from aiscientist.runtime.experiments import RayExperimentService
+from aiscientist.runtime.pool import RayLauncher
 from aiscientist.workspace.view import WorkspaceView
 
 
@@ -44,7 +45,7 @@ def test_agent_issues_other_work_while_its_experiment_runs(tmp_path: Path, ray_l
     cfg = load_config(overrides=[f"models.default=scripted:{script}", "sandbox.kind=local"])
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
     (run_dir / "submission" / "train.py").write_text("print('hi')\n")
-    service = RayExperimentService(run_dir, cfg.sandbox, max_concurrent=2)
+    service = ExperimentPool(run_dir, cfg.sandbox, RayLauncher(), max_concurrent=2)
     specialist = Specialist(
         "experimentation",
         run_dir,
@@ -79,7 +80,7 @@ def test_experiment_no_node_can_run_is_refused_at_submit(tmp_path: Path, ray_loc
     import ray
 
     from aiscientist.runtime.cluster import actor_name
-    from aiscientist.runtime.experiments import ExperimentPool, PoolClient
+    from aiscientist.runtime.pool import PoolActor, PoolClient
 
     assert not ray.cluster_resources().get("GPU")
     fits = "echo '{\"val_score\": 0.7}' > metrics.json"
@@ -100,8 +101,8 @@ def test_experiment_no_node_can_run_is_refused_at_submit(tmp_path: Path, ray_loc
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
     (run_dir / "submission" / "train.py").write_text("print('hi')\n")
     name = actor_name("refuse-test", "executor")
-    pool = ExperimentPool.options(name=name, max_concurrency=4, num_cpus=0).remote(
-        str(run_dir), cfg.sandbox, 2
+    pool = PoolActor.options(name=name, max_concurrency=4, num_cpus=0).remote(
+        str(run_dir), cfg.sandbox, RayLauncher(), 2
     )
     try:
         specialist = Specialist(

@@ -1,2 +1,3 @@
-"""Agents: the loop, tools, prompt templates, the orchestrator, the specialists and the
-experiment executor. Plain Python: the runtime makes them Ray actors. Must not import ray."""
+"""Agents: the loop, tools, prompt templates, the orchestrator and the specialists (the
+experiment tools they use live in ``aiscientist.experiments``). Plain Python: the runtime
+makes them Ray actors. Must not import ray."""

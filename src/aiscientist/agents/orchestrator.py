@@ -15,7 +15,6 @@ from typing import Literal
 import msgspec
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.experiments import hidden_paths
 from aiscientist.agents.loop import Agent, Outcome
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import transcript_sink, usage_sink
@@ -24,9 +23,11 @@ from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
 from aiscientist.agents.workspace_tools import FinishArgs, ToolContext, read_tools, write_tools
 from aiscientist.config import RunConfig, SandboxConfig
 from aiscientist.errors import ToolError
+from aiscientist.experiments.executor import hidden_paths
 from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
 from aiscientist.models.base import Model
 from aiscientist.models.json_actions import with_protocol
+from aiscientist.workspace.regions import EXP_LOG
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
 
@@ -45,7 +46,7 @@ class DelegateArgs(Args):
     """Workspace files the specialist should read first."""
 
 
-HANDOFF = {"experimentation": "agent/impl_log.md", "implementation": "agent/exp_log.md"}
+HANDOFF = {"experimentation": "agent/impl_log.md", "implementation": EXP_LOG}
 
 
 def replicate_gate(run_dir: Path, sandbox: SandboxConfig, timeout: float) -> list[str]:

@@ -39,7 +39,6 @@ from typing import Literal
 import msgspec
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.experiments import ExperimentService, source_digest
 from aiscientist.agents.loop import Agent
 from aiscientist.agents.peer_tools import (
     CritiqueArgs,
@@ -64,6 +63,8 @@ from aiscientist.agents.tree_tools import (
 from aiscientist.agents.workspace_tools import ToolContext, read_tools, shell_tool
 from aiscientist.config import RunConfig
 from aiscientist.errors import BudgetExhaustedError, ClaimConflictError, ToolError, TreeError
+from aiscientist.experiments.pool import ExperimentService
+from aiscientist.experiments.records import source_digest
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.hypotheses.events import HypothesisNode
 from aiscientist.hypotheses.policy import PolicyParams, select

@@ -17,8 +17,6 @@ import msgspec
 from aiscientist.agents.baseline import baseline_program, task_metric
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.comprehension import READER_REQUIRED, reader_agent, run_readers
-from aiscientist.agents.experiment_tools import adopt_tool, experiment_tools
-from aiscientist.agents.experiments import ExperimentService
 from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render
 from aiscientist.agents.steering import rules_for, steer_tools
@@ -39,10 +37,13 @@ from aiscientist.agents.workspace_tools import (
     write_tools,
 )
 from aiscientist.config import RunConfig
+from aiscientist.experiments.pool import ExperimentService
+from aiscientist.experiments.tools import adopt_tool, experiment_tools
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.messages import Delegation, Result, Summary
 from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall
 from aiscientist.models.json_actions import with_protocol
+from aiscientist.workspace.regions import EXP_LOG
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
 
@@ -60,7 +61,7 @@ def required_outputs(role: str, kind: str) -> tuple[str, ...]:
     return REQUIRED_OUTPUTS.get(role, ()) + REQUIRED_OUTPUTS.get(f"{role}:{kind}", ())
 
 
-SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": "agent/exp_log.md"}
+SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": EXP_LOG}
 
 
 def improve_contract(run_dir: Path, kind: str) -> str:

@@ -31,9 +31,9 @@ from typing import Protocol
 
 import msgspec
 
-from aiscientist.agents.experiments import EXPERIMENTS_DIR, exp_dir
 from aiscientist.config import RunConfig
 from aiscientist.errors import AIScientistError, IllegalTransitionError, TreeError
+from aiscientist.experiments.records import exp_dir, scan
 from aiscientist.hypotheses.champion import ChampionGate, GateDecision, offer
 from aiscientist.hypotheses.events import (
     EvidenceNode,
@@ -204,13 +204,10 @@ def try_lesson(model: Model, hypothesis: HypothesisNode, evidence: EvidenceNode)
 def experiment_of(view: WorkspaceView, hypothesis_id: str) -> ExperimentSpec | None:
     """The first experiment submitted for ``hypothesis_id`` (seed order), if any."""
     found = []
-    for p in view.path(EXPERIMENTS_DIR).glob("*/spec.json"):
-        try:
-            spec = msgspec.json.decode(p.read_bytes(), type=ExperimentSpec)
-        except msgspec.DecodeError:
-            continue
-        if spec.hypothesis_id == hypothesis_id:
-            found.append((spec.seed, p.stat().st_mtime, spec))
+    for e in scan(view.root):
+        spec = e.spec()
+        if spec is not None and spec.hypothesis_id == hypothesis_id:
+            found.append((spec.seed, (e.path / "spec.json").stat().st_mtime, spec))
     return min(found, key=lambda x: x[:2])[2] if found else None
 
 

@@ -6,10 +6,10 @@ import re
 import time
 from dataclasses import dataclass
 
-from aiscientist.agents.experiments import hidden_paths
 from aiscientist.agents.tools import Args, Finished, NoArgs, Todo, Tool
 from aiscientist.config import SandboxConfig
 from aiscientist.errors import ToolError
+from aiscientist.experiments.executor import hidden_paths
 from aiscientist.sandbox.base import Limits, Mount
 from aiscientist.workspace.view import WorkspaceView
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
-
-from aiscientist.agents.experiments import EXPERIMENTS_DIR
-from aiscientist.messages import ExperimentResult, RunManifest
+from aiscientist.experiments.records import scan
+from aiscientist.messages import RunManifest
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import read_manifest
 
@@ -51,19 +49,13 @@ def run_status(run_dir: Path) -> RunStatus:
     """Collect the status of a run from its workspace."""
     manifest = read_manifest(run_dir)
     done = running = failed = 0
-    exp_root = run_dir / EXPERIMENTS_DIR
-    if exp_root.exists():
-        for d in exp_root.iterdir():
-            p = d / "result.json"
-            if p.exists():
-                done += 1
-                try:
-                    r = msgspec.json.decode(p.read_bytes(), type=ExperimentResult)
-                    failed += r.status != "ok"
-                except msgspec.DecodeError:
-                    failed += 1
-            elif (d / "spec.json").exists():
-                running += 1
+    for e in scan(run_dir):
+        if e.has_result:
+            done += 1
+            r = e.result()
+            failed += r is None or r.status != "ok"
+        elif e.has_spec:
+            running += 1
     journal = Journal(run_dir)
     return RunStatus(
         manifest=manifest,

@@ -30,7 +30,6 @@ import msgspec
 import ray
 
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.experiments import EXPERIMENTS_DIR
 from aiscientist.agents.orchestrator import Orchestrator
 from aiscientist.agents.specialists import Specialist
 from aiscientist.config import RunConfig
@@ -38,7 +37,6 @@ from aiscientist.messages import (
     Budget,
     Delegation,
     DelegationEvent,
-    ExperimentResult,
     Result,
     Spend,
     Summary,
@@ -48,9 +46,9 @@ from aiscientist.messages import (
 from aiscientist.models.base import ChatMessage, Completion, ToolChoice, ToolSpec
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import UNAVAILABLE, actor_name, call_restartable, fetch
-from aiscientist.runtime.experiments import PoolClient
 from aiscientist.runtime.local_model import local_endpoint
 from aiscientist.runtime.peers import find_tree
+from aiscientist.runtime.pool import LiveBoard, PoolClient
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.atomic import append_line, atomic_write_text
 from aiscientist.workspace.journal import Journal
@@ -62,7 +60,6 @@ SPECIALIST_PATIENCE_S = 120.0
 """How long a delegation waits for a specialist actor that Ray is restarting."""
 PERSIST_EVERY_S = 1.0
 """Most often ``run.json`` (same stage) and the map are rewritten while delegations flow."""
-_UNAVAILABLE = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
 
 
 def _cursor_file(run_dir: Path, role: str) -> Path:
@@ -168,60 +165,6 @@ class _SpecialistActor:
         return self.role
 
 
-class ExperimentBoard:
-    """Finished experiments, kept current incrementally: one scan of ``result.json`` files
-    when the orchestrator (re)starts, then only what the pool reports as newly finished."""
-
-    def __init__(self, run_dir: Path, lower_is_better: bool) -> None:
-        self.dir = run_dir / EXPERIMENTS_DIR
-        self.lower = lower_is_better
-        self.results: dict[str, ExperimentResult] = {}
-        self._best: tuple[str, float] | None = None
-        self._epoch = ""
-        self._index = 0
-        self._pending: Any = None
-        if self.dir.exists():
-            for p in self.dir.glob("*/result.json"):
-                try:
-                    self.add(msgspec.json.decode(p.read_bytes(), type=ExperimentResult))
-                except msgspec.DecodeError:
-                    continue
-
-    def add(self, r: ExperimentResult) -> None:
-        self.results[r.exp_id] = r
-        if r.status != "ok" or "val_score" not in r.metrics:
-            return
-        score = r.metrics["val_score"]
-        if self._best is None or (score < self._best[1] if self.lower else score > self._best[1]):
-            self._best = (r.exp_id, score)
-
-    def request(self, pool: Any) -> None:
-        """Ask the pool what finished since the last answer, without waiting for it (one
-        question in flight at a time)."""
-        if self._pending is None:
-            self._pending = pool.finished_since.remote(self._epoch, self._index)
-
-    def collect(self, wait: bool) -> bool:
-        """Take the pending answer: waiting for it (up to 10 s) when ``wait``, else only if
-        it is there already. False when the pool did not answer (gone or restarting)."""
-        if self._pending is None:
-            return True
-        if not wait and not ray.wait([self._pending], timeout=0)[0]:
-            return True
-        ref, self._pending = self._pending, None
-        try:
-            epoch, index, new = fetch(ref, 10)
-        except (*_UNAVAILABLE, ray.exceptions.GetTimeoutError):
-            return False
-        self._epoch, self._index = epoch, index
-        for r in new:
-            self.add(r)
-        return True
-
-    def best(self) -> tuple[str, float] | None:
-        return self._best
-
-
 def submission_validator(task: Task):  # type: ignore[no-untyped-def]
     """A function listing what stops ``submission/submission.csv`` from being gradable."""
     from aiscientist.grading.validity import check_submission
@@ -277,7 +220,7 @@ class _OrchestratorActor:
         self.map = WorkspaceMap(self.run_dir)
         manifest = read_manifest(self.run_dir)
         self.task = load_task(manifest.task.source)
-        self.board = ExperimentBoard(self.run_dir, self.task.lower_is_better)
+        self.board = LiveBoard(self.run_dir, self.task.lower_is_better)
         spent = manifest.spend
         wall = config.budget.wall_minutes
         self.guard = BudgetGuard(

@@ -24,7 +24,6 @@ from aiscientist.errors import AIScientistError, ClusterError
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
 from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
-from aiscientist.runtime.experiments import start_pool
 from aiscientist.runtime.local_model import (
     local_endpoint,
     record_local_model,
@@ -33,6 +32,7 @@ from aiscientist.runtime.local_model import (
     uses_local_model,
 )
 from aiscientist.runtime.peers import run_peers, start_tree
+from aiscientist.runtime.pool import start_pool
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import copy_public, make_run_dir, read_manifest, write_manifest

@@ -27,8 +27,8 @@ from aiscientist.errors import ClusterError
 from aiscientist.messages import Usage
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import actor_name, fetch
-from aiscientist.runtime.experiments import PoolClient, start_pool
 from aiscientist.runtime.local_model import local_endpoint
+from aiscientist.runtime.pool import PoolClient, start_pool
 from aiscientist.runtime.tree_actor import TreeActor
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap

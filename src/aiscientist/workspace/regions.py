@@ -6,6 +6,9 @@ A region is a path prefix relative to the run directory. The longest matching pr
 
 from __future__ import annotations
 
+EXP_LOG = "agent/exp_log.md"
+"""The experimentation session's log: its notes and every result it collected."""
+
 REGIONS: dict[str, frozenset[str]] = {
     "run.json": frozenset({"runtime"}),
     "MAP.md": frozenset({"runtime"}),
@@ -42,7 +45,7 @@ REGIONS: dict[str, frozenset[str]] = {
     "agent/prioritized_tasks.md": frozenset({"prioritization"}),
     "agent/plan.md": frozenset({"orchestrator", "peer"}),
     "agent/impl_log.md": frozenset({"implementation"}),
-    "agent/exp_log.md": frozenset({"experimentation"}),
+    EXP_LOG: frozenset({"experimentation"}),
     "agent/experiments/": frozenset({"experimentation", "executor", "peer"}),
     "agent/helper/": frozenset({"helper"}),
     "agent/peers/": frozenset({"peer"}),

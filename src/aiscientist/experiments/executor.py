@@ -1,4 +1,4 @@
-"""Experiments: the executor function and the service protocol agents submit through.
+"""The executor: runs one experiment in the sandbox, and what the sandbox hides.
 
 ``execute_experiment`` is plain Python (the runtime runs it as a Ray task with the spec's
 resources). It is idempotent: a finished experiment's ``result.json`` is final and is returned
@@ -7,72 +7,18 @@ as is, so a resumed run never reruns it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Protocol
-
-import msgspec
 
 from aiscientist.config import SandboxConfig
+from aiscientist.experiments.records import read_result, write_result, write_spec
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Pointer
 from aiscientist.sandbox.base import Limits, Mount
-from aiscientist.workspace.atomic import atomic_write_bytes, sha256_file
-
-EXPERIMENTS_DIR = "agent/experiments"
-
-
-class ExperimentService(Protocol):
-    """Where agents send experiments. Submitting never blocks; waiting is explicit."""
-
-    def submit(self, spec: ExperimentSpec) -> str:
-        """Start ``spec`` (or find it already started/finished); return its id."""
-        ...
-
-    def wait(self, exp_ids: list[str], timeout: float | None = None) -> list[ExperimentResult]:
-        """Results of those of ``exp_ids`` that finish within ``timeout`` (all if None)."""
-        ...
-
-    def running(self) -> list[str]:
-        """Ids of experiments in flight."""
-        ...
-
-
-def source_digest(submission: Path) -> str:
-    """Digest of the code in ``submission/`` (names and contents, ``.git`` excluded)."""
-    h = hashlib.sha256()
-    for p in sorted(submission.rglob("*")):
-        if p.is_file() and ".git" not in p.parts and "__pycache__" not in p.parts:
-            h.update(p.relative_to(submission).as_posix().encode())
-            h.update(sha256_file(p).encode())
-    return h.hexdigest()[:16]
-
-
-def exp_dir(run_dir: Path, exp_id: str) -> Path:
-    return run_dir / EXPERIMENTS_DIR / exp_id
-
-
-def read_result(run_dir: Path, exp_id: str) -> ExperimentResult | None:
-    """The final result of an experiment, if it has one."""
-    p = exp_dir(run_dir, exp_id) / "result.json"
-    if not p.exists():
-        return None
-    try:
-        return msgspec.json.decode(p.read_bytes(), type=ExperimentResult)
-    except msgspec.DecodeError:
-        return None
-
-
-def write_spec(run_dir: Path, spec: ExperimentSpec) -> Path:
-    """Write ``spec.json`` (before the experiment is submitted)."""
-    d = exp_dir(run_dir, spec.exp_id)
-    d.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(d / "spec.json", msgspec.json.format(msgspec.json.encode(spec)))
-    return d
+from aiscientist.workspace.atomic import sha256_file
 
 
 def hidden_paths(run_dir: Path) -> tuple[Path, ...]:
@@ -163,5 +109,5 @@ def execute_experiment(
         started_at=started,
         finished_at=time.time(),
     )
-    atomic_write_bytes(d / "result.json", msgspec.json.format(msgspec.json.encode(result)))
+    write_result(root, result)
     return result

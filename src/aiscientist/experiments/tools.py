@@ -1,4 +1,4 @@
-"""Tools to run experiments (asynchronously) and to adopt their outputs."""
+"""The agent tools of experiments: submit and wait (asynchronously), and adopt an output."""
 
 from __future__ import annotations
 
@@ -6,21 +6,16 @@ from pathlib import Path
 
 import msgspec
 
-from aiscientist.agents.experiments import (
-    EXPERIMENTS_DIR,
-    ExperimentService,
-    exp_dir,
-    read_result,
-    source_digest,
-)
 from aiscientist.agents.tools import Args, Todo, Tool
 from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, champion_experiment
 from aiscientist.config import RunConfig
 from aiscientist.errors import InfeasibleExperimentError, ToolError, TreeError
+from aiscientist.experiments.board import best_by_score
+from aiscientist.experiments.pool import ExperimentService
+from aiscientist.experiments.records import exp_dir, finished, source_digest
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Resources
+from aiscientist.workspace.regions import EXP_LOG
 from aiscientist.workspace.view import WorkspaceView
-
-EXP_LOG = "agent/exp_log.md"
 
 
 class SubmitArgs(Args):
@@ -195,14 +190,10 @@ def best_experiment(view: WorkspaceView, tree: TreeClient | None = None) -> str:
     from aiscientist.workspace.rundir import read_manifest
 
     lower = load_task(read_manifest(view.root).task.source).lower_is_better
-    scored = []
-    for p in view.path(EXPERIMENTS_DIR).glob("*/result.json"):
-        r = read_result(view.root, p.parent.name)
-        if r is not None and r.status == "ok" and "val_score" in r.metrics:
-            scored.append((r.metrics["val_score"], r.exp_id))
-    if not scored:
+    best = best_by_score(finished(view.root), lower)
+    if best is None:
         raise ToolError("no finished experiment has a val_score yet")
-    return (min if lower else max)(scored)[1]
+    return best[0]
 
 
 def adopt_tool(view: WorkspaceView, tree: TreeClient | None = None) -> Tool:

@@ -1,6 +1,6 @@
-"""Grading the way the benchmarks grade: the competition grader (metrics, validity checks,
-Kaggle medals) for ``improve`` tasks and the rubric judge (one model judgement per rubric
-leaf, weighted mean up the tree) for ``replicate`` tasks.
+"""Grading the way the benchmarks grade: the competition grader (the task's metric from
+``tasks.metrics``, validity checks, Kaggle medals) for ``improve`` tasks and the rubric judge
+(one model judgement per rubric leaf, weighted mean up the tree) for ``replicate`` tasks.
 
 Owns scoring only; it reads a task and a run's ``submission/`` and writes nothing but
 ``grade.json`` (via ``grading.command``). It must not import ray: parallel judging takes a
@@ -17,24 +17,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiscientist.grading.competition import CompetitionGrade, grade_competition
     from aiscientist.grading.medals import medal_for
-    from aiscientist.grading.metrics import get_metric, metric_names
     from aiscientist.grading.validity import check_submission
 
 _EXPORTS = {
     "CompetitionGrade": "aiscientist.grading.competition",
     "grade_competition": "aiscientist.grading.competition",
     "medal_for": "aiscientist.grading.medals",
-    "get_metric": "aiscientist.grading.metrics",
-    "metric_names": "aiscientist.grading.metrics",
     "check_submission": "aiscientist.grading.validity",
 }
 __all__ = [
     "CompetitionGrade",
     "check_submission",
-    "get_metric",
     "grade_competition",
     "medal_for",
-    "metric_names",
 ]
 
 

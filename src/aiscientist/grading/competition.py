@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from aiscientist.grading.medals import rank
-from aiscientist.grading.metrics import Metric, get_metric
 from aiscientist.grading.validity import check_submission, read_csv_str
+from aiscientist.tasks.metrics import Metric, get_metric
 from aiscientist.tasks.task import Task
 
 SCHEMA_VERSION = 1

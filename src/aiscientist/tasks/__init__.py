@@ -2,8 +2,10 @@
 directories (``improve``), and the bundled offline tasks under ``bundled/``.
 
 Owns reading and validating task input; a malformed task raises ``TaskError`` (or
-``RubricError``) naming the file and the field, and nothing is half-loaded. It must not
-grade (that is ``aiscientist.grading``) nor touch a run's workspace.
+``RubricError``) naming the file and the field, and nothing is half-loaded. Owns the metric
+catalogue too (``tasks.metrics``: MLE-bench grader names, their numpy functions and direction),
+since a competition's config names its metric. It must not grade a submission (that is
+``aiscientist.grading``) nor touch a run's workspace.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 
 if TYPE_CHECKING:
     from aiscientist.tasks.loader import list_bundled, load_task
+    from aiscientist.tasks.metrics import Metric, get_metric, metric_names
     from aiscientist.tasks.rubric import (
         TASK_CATEGORIES,
         RubricNode,
@@ -30,6 +33,9 @@ if TYPE_CHECKING:
 _LAZY = {
     "list_bundled": "loader",
     "load_task": "loader",
+    "Metric": "metrics",
+    "get_metric": "metrics",
+    "metric_names": "metrics",
     "TASK_CATEGORIES": "rubric",
     "RubricNode": "rubric",
     "parse_rubric": "rubric",
@@ -47,12 +53,15 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BUNDLED_DIR",
+    "Metric",
     "TASK_CATEGORIES",
     "RubricNode",
     "Task",
     "TaskKind",
+    "get_metric",
     "list_bundled",
     "load_task",
+    "metric_names",
     "parse_rubric",
     "read_rubric",
 ]

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from aiscientist.config import StrictModel
 from aiscientist.errors import TaskError
 from aiscientist.tasks import BUNDLED_DIR
+from aiscientist.tasks.metrics import get_metric
 from aiscientist.tasks.rubric import read_rubric
 from aiscientist.tasks.task import Task
 
@@ -208,8 +209,6 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _load_competition(root: Path) -> Task:
-    from aiscientist.grading.metrics import get_metric  # lazy: grading imports tasks
-
     description = _read_text(root / "description.md", "description.md (the task statement)")
     cfg_path = root / "config.yaml"
     if not cfg_path.is_file():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from aiscientist.grading import metrics as m
+from aiscientist.tasks import metrics as m
 
 # The graders of MLE-bench's low-complexity split (shared/reference/mlebench-lite-graders.tsv).
 MLEBENCH_LITE_GRADERS = [

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiscientist.grading.metrics import get_metric
+from aiscientist.tasks.metrics import get_metric
 
 REGRESSION = {
     "root-mean-squared-error",

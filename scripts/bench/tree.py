@@ -24,6 +24,7 @@ from pathlib import Path
 from aiscientist.hypotheses.events import EvidenceNode, LessonNode
 from aiscientist.hypotheses.policy import PolicyParams, select
 from aiscientist.hypotheses.store import SNAPSHOT_FILE, TreeStore, load_tree
+from aiscientist.hypotheses.tree import HypothesisTree
 
 
 def build(tree_dir: Path, nodes: int, seed: int = 0) -> dict[str, int]:
@@ -119,13 +120,13 @@ def bench_rebuild(tree_dir: Path) -> dict[str, float]:
 def bench_actor(tree_dir: Path, mutations: int, fsync: bool) -> dict[str, float]:
     import ray
 
-    from aiscientist.runtime.tree_actor import TreeActor
+    from aiscientist.runtime.tree_actor import RemoteTree
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         t0 = time.perf_counter()
-        actor = TreeActor.start(tree_dir, snapshot_every=100_000, fsync=fsync)
+        actor = RemoteTree.start(tree_dir, snapshot_every=100_000, fsync=fsync)
         version = actor.version()
         start_s = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -134,7 +135,7 @@ def bench_actor(tree_dir: Path, mutations: int, fsync: bool) -> dict[str, float]
         seq_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         refs = [
-            actor.handle.mutate.remote("propose", (f"pipe {i}",), {"author": "bench"})
+            actor.handle.mutate.remote(HypothesisTree.propose, (f"pipe {i}",), {"author": "bench"})
             for i in range(mutations)
         ]
         ray.get(refs)

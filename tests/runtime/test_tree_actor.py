@@ -15,7 +15,7 @@ from aiscientist.errors import ClaimConflictError, IllegalTransitionError
 from aiscientist.hypotheses import EvidenceNode, HypothesisTree, LessonNode
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.hypotheses.store import load_tree
-from aiscientist.runtime.tree_actor import TreeActor
+from aiscientist.runtime.tree_actor import RemoteTree
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def ray_session() -> Iterator[None]:
     yield
 
 
-def _step(actor: TreeActor, i: int, parent: str | None) -> str:
+def _step(actor: RemoteTree, i: int, parent: str | None) -> str:
     hid = actor.propose(f"idea {i}", parent=parent, author="p1", tags=("lr",))
     actor.critique(hid, "p2", accept=True, note="fine")
     actor.claim(hid, "p1", lease_s=60)
@@ -43,7 +43,7 @@ def _step(actor: TreeActor, i: int, parent: str | None) -> str:
 
 def test_killed_tree_actor_rebuilds_the_same_graph(ray_session: None, tmp_path: Path) -> None:
     tree_dir = tmp_path / "tree"
-    actor = TreeActor.start(tree_dir, snapshot_every=5)
+    actor = RemoteTree.start(tree_dir, snapshot_every=5)
     parent = None
     for i in range(4):
         parent = _step(actor, i, parent)
@@ -75,7 +75,7 @@ def test_killed_tree_actor_rebuilds_the_same_graph(ray_session: None, tmp_path: 
 
 
 def test_wait_for_change_wakes_on_mutation_not_on_timer(ray_session: None, tmp_path: Path) -> None:
-    actor = TreeActor.start(tmp_path / "tree", fsync=False)
+    actor = RemoteTree.start(tmp_path / "tree", fsync=False)
     v0 = actor.version()
     t0 = time.monotonic()
     assert actor.wait_for_change(v0, timeout_s=0.5) == v0  # nothing happened: times out
@@ -103,9 +103,9 @@ def test_wait_for_change_wakes_on_mutation_not_on_timer(ray_session: None, tmp_p
 
 def test_named_actor_is_reachable_by_name(ray_session: None, tmp_path: Path) -> None:
     name = f"aiscientist/test-{time.time_ns()}/tree"
-    actor = TreeActor.start(tmp_path / "tree", name=name, fsync=False)
+    actor = RemoteTree.start(tmp_path / "tree", name=name, fsync=False)
     hid = actor.propose("by name", author="a")
-    other = TreeActor.get(name)
+    other = RemoteTree.get(name)
     assert isinstance(other.tree(), HypothesisTree)
     assert other.node(hid).id == hid
     ray.kill(actor.handle, no_restart=True)

@@ -1,8 +1,10 @@
 """The hypothesis tree as seen by agents: a client protocol, experiment records, lessons.
 
-``TreeClient`` is what agents call; the runtime passes its ``TreeActor`` handle (agents never
-touch Ray themselves) and tests may pass ``LocalTree`` (the same methods over an in-process
-tree).
+``TreeClient`` is the one interface to a hypothesis tree that agents call. It has two
+implementations: ``LocalTree`` here (in-process, over a ``HypothesisTree``) and
+``runtime.tree_actor.RemoteTree`` (the run's tree actor, through Ray; agents never touch Ray
+themselves). A new tree operation goes into ``HypothesisTree``, this protocol, ``LocalTree`` and
+``RemoteTree``.
 
 ``TreeRecorder`` turns experiments into tree records, for the hierarchical team and for peers:
 
@@ -60,7 +62,7 @@ METRIC = "val_score"
 
 
 class TreeClient(Protocol):
-    """The tree operations agents use (``runtime.tree_actor.TreeActor`` implements them)."""
+    """The tree operations agents use (``LocalTree`` and ``runtime.tree_actor.RemoteTree``)."""
 
     def propose(
         self,

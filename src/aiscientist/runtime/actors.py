@@ -47,8 +47,8 @@ from aiscientist.models.base import ChatMessage, Completion, ToolChoice, ToolSpe
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.cluster import UNAVAILABLE, actor_name, call_restartable, fetch
 from aiscientist.runtime.local_model import local_endpoint
-from aiscientist.runtime.peers import find_tree
 from aiscientist.runtime.pool import LiveBoard, PoolClient
+from aiscientist.runtime.tree_actor import find_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.atomic import append_line, atomic_write_text
 from aiscientist.workspace.journal import Journal

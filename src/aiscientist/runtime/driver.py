@@ -31,8 +31,9 @@ from aiscientist.runtime.local_model import (
     stop_local_model,
     uses_local_model,
 )
-from aiscientist.runtime.peers import run_peers, start_tree
+from aiscientist.runtime.peers import run_peers
 from aiscientist.runtime.pool import start_pool
+from aiscientist.runtime.tree_actor import start_tree
 from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import copy_public, make_run_dir, read_manifest, write_manifest

@@ -1,7 +1,4 @@
-"""The run's hypothesis tree actor, and the peers of a decentralized run.
-
-``start_tree``/``find_tree``: every run has one tree actor (``aiscientist/<run_id>/tree``),
-the single writer of ``tree/``; specialists and peers get its typed handle.
+"""The peers of a decentralized run (the run's tree actor is ``runtime.tree_actor``'s).
 
 ``run_peers`` replaces the orchestrator in ``mode: decentralized``: ``peers`` peer actors
 (``aiscientist/<run_id>/peer-<i>``, each a plain ``agents.peer.Peer``) share the tree and the
@@ -21,43 +18,20 @@ import msgspec
 import ray
 
 from aiscientist.agents.peer import Peer
-from aiscientist.agents.tree_tools import adopt_champion, import_lessons, lesson_store
+from aiscientist.agents.tree_tools import adopt_champion
 from aiscientist.config import RunConfig
 from aiscientist.errors import ClusterError
 from aiscientist.messages import Usage
 from aiscientist.models.registry import make_model
+from aiscientist.runtime.actors import record_placement
 from aiscientist.runtime.cluster import actor_name, fetch
 from aiscientist.runtime.local_model import local_endpoint
 from aiscientist.runtime.pool import PoolClient, start_pool
-from aiscientist.runtime.tree_actor import TreeActor
+from aiscientist.runtime.tree_actor import TREE_ROLE, RemoteTree
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
-
-TREE_ROLE = "tree"
-
-
-def start_tree(run_id: str, run_dir: Path, config: RunConfig | None = None) -> TreeActor:
-    """Start (or re-attach to) the run's tree actor; it rebuilds the tree from ``tree/``.
-    With ``workspace.lessons_dir`` set, lessons earlier runs of the task left there are added
-    (once) so they reach this run's prompts."""
-    tree = TreeActor.start(Path(run_dir) / "tree", name=actor_name(run_id, TREE_ROLE))
-    store = None if config is None else lesson_store(config)
-    if store is not None:
-        imported = import_lessons(tree, store, read_manifest(Path(run_dir)).task.name)
-        if imported:
-            Journal(Path(run_dir)).decision("lessons", f"{len(imported)} from {store.root}")
-    return tree
-
-
-def find_tree(run_id: str) -> TreeActor | None:
-    """The run's tree actor, or None when the run has none (it was not started)."""
-    try:
-        return TreeActor.get(actor_name(run_id, TREE_ROLE))
-    except ValueError:
-        return None
-
 
 PEER_RESTARTS = 3
 
@@ -80,10 +54,8 @@ class _PeerActor:
     def __init__(
         self, name: str, run_id: str, run_dir: str, config: RunConfig, peers: tuple[str, ...]
     ) -> None:
-        from aiscientist.runtime.actors import record_placement  # actors imports this module
-
         record_placement(Path(run_dir), name)
-        tree = TreeActor.get(actor_name(run_id, TREE_ROLE))
+        tree = RemoteTree.get(actor_name(run_id, TREE_ROLE))
 
         def alive() -> set[str]:
             return {p for p in peers if _actor_exists(actor_name(run_id, p))}
@@ -173,7 +145,7 @@ def run_peers(
         say(f"{n} ended: {outcomes[n]['status']}")
     if outcomes and all(o["status"] == "died" for o in outcomes.values()):
         raise ClusterError(f"every peer died: {outcomes[names[0]]['summary']}")
-    tree = TreeActor.get(actor_name(run_id, TREE_ROLE))
+    tree = RemoteTree.get(actor_name(run_id, TREE_ROLE))
     adopted = adopt_champion(WorkspaceView(run_dir, "runtime"), tree)
     champion = tree.tree().champion
     journal.decision("champion", f"adopted {adopted} into submission/" if adopted else "none")

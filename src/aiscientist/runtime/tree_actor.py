@@ -3,8 +3,15 @@
 ``_TreeActor`` is an async actor around a ``TreeStore``: each mutation is logged, applied and
 then wakes every ``wait_for_change`` long-poll (an ``asyncio.Event`` swapped per version), so
 peers learn of changes without sleeping. It is restartable (``max_restarts``): a restarted
-actor rebuilds the same tree from ``tree/`` in ``__init__``. ``TreeActor`` is the public,
-typed handle that drivers and peers use.
+actor rebuilds the same tree from ``tree/`` in ``__init__``.
+
+``RemoteTree`` is the Ray-backed ``agents.tree_tools.TreeClient`` (``LocalTree`` there is the
+in-process one). A mutation is sent as the ``HypothesisTree`` method itself with an op id, so a
+new tree operation is written in ``HypothesisTree``, the ``TreeClient`` protocol, ``LocalTree``
+and here, and there is no list of operation names to keep in step.
+
+``start_tree``/``find_tree``: every run, hierarchical or decentralized, has one tree actor
+(``aiscientist/<run_id>/tree``); specialists and peers get a ``RemoteTree`` on it.
 """
 
 from __future__ import annotations
@@ -12,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import ray
 from ray.exceptions import ActorUnavailableError, RayActorError
 
+from aiscientist.agents.tree_tools import import_lessons, lesson_store
+from aiscientist.config import RunConfig
 from aiscientist.hypotheses import policy as policies
 from aiscientist.hypotheses.champion import ChampionGate, GateDecision, offer
 from aiscientist.hypotheses.events import (
@@ -33,22 +42,11 @@ from aiscientist.hypotheses.lessons import relevant_lessons
 from aiscientist.hypotheses.store import TreeStore
 from aiscientist.hypotheses.tree import DEFAULT_LEASE_S, HypothesisTree
 from aiscientist.messages import new_id
+from aiscientist.runtime.cluster import actor_name
+from aiscientist.workspace.journal import Journal
+from aiscientist.workspace.rundir import read_manifest
 
 TREE_RESTARTS = 3
-MUTATIONS = frozenset(
-    {
-        "propose",
-        "critique",
-        "claim",
-        "renew",
-        "release",
-        "start",
-        "finish",
-        "abandon",
-        "add_evidence",
-        "add_lesson",
-    }
-)
 
 
 class _TreeActor:
@@ -62,10 +60,11 @@ class _TreeActor:
         old, self._changed = self._changed, asyncio.Event()
         old.set()
 
-    async def mutate(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if op not in MUTATIONS:
-            raise ValueError(f"unknown tree mutation {op!r}; one of {sorted(MUTATIONS)}")
-        return getattr(self.tree, op)(*args, **kwargs)
+    async def mutate(
+        self, op: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Apply ``op``, a ``HypothesisTree`` mutation method, to the tree."""
+        return op(self.tree, *args, **kwargs)
 
     async def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
         # deciding twice is harmless: a repeated accept re-records the same champion
@@ -111,8 +110,8 @@ class _TreeActor:
 _RETRIABLE = (ActorUnavailableError, RayActorError)
 
 
-class TreeActor:
-    """Typed handle on the run's tree actor (create with ``start``, reconnect with ``get``)."""
+class RemoteTree:
+    """``TreeClient`` on the run's tree actor (create with ``start``, reconnect with ``get``)."""
 
     def __init__(self, handle: ray.actor.ActorHandle) -> None:
         self.handle = handle
@@ -126,7 +125,7 @@ class TreeActor:
         snapshot_every: int = 1000,
         fsync: bool = True,
         max_restarts: int = TREE_RESTARTS,
-    ) -> TreeActor:
+    ) -> RemoteTree:
         # num_cpus=0: it only waits on I/O, and must be placeable while experiments fill the CPUs
         options: dict[str, Any] = {
             "max_restarts": max_restarts,
@@ -142,10 +141,12 @@ class TreeActor:
         return cls(handle)
 
     @classmethod
-    def get(cls, name: str) -> TreeActor:
+    def get(cls, name: str) -> RemoteTree:
         return cls(ray.get_actor(name))
 
-    def _mutate(self, op: str, *args: Any, retry_s: float = 60.0, **kwargs: Any) -> Any:
+    def _mutate(
+        self, op: Callable[..., Any], *args: Any, retry_s: float = 60.0, **kwargs: Any
+    ) -> Any:
         """Mutations carry an op id, so retrying one across an actor restart applies it once."""
         kwargs["op_id"] = new_id("op")
         deadline = time.monotonic() + retry_s
@@ -181,7 +182,7 @@ class TreeActor:
         id: str | None = None,
     ) -> str:
         return self._mutate(
-            "propose",
+            HypothesisTree.propose,
             title,
             description=description,
             parent=parent,
@@ -192,33 +193,33 @@ class TreeActor:
         )
 
     def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None:
-        self._mutate("critique", hypothesis_id, by, accept, note)
+        self._mutate(HypothesisTree.critique, hypothesis_id, by, accept, note)
 
     def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease:
-        return self._mutate("claim", hypothesis_id, owner, lease_s)
+        return self._mutate(HypothesisTree.claim, hypothesis_id, owner, lease_s)
 
     def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None:
-        self._mutate("renew", hypothesis_id, owner, lease_s)
+        self._mutate(HypothesisTree.renew, hypothesis_id, owner, lease_s)
 
     def release(self, hypothesis_id: str, owner: str) -> None:
-        self._mutate("release", hypothesis_id, owner)
+        self._mutate(HypothesisTree.release, hypothesis_id, owner)
 
     def start_run(self, hypothesis_id: str, owner: str) -> None:
-        self._mutate("start", hypothesis_id, owner)
+        self._mutate(HypothesisTree.start, hypothesis_id, owner)
 
     def finish(
         self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
     ) -> None:
-        self._mutate("finish", hypothesis_id, state, note, owner)
+        self._mutate(HypothesisTree.finish, hypothesis_id, state, note, owner)
 
     def abandon(self, hypothesis_id: str, note: str = "") -> None:
-        self._mutate("abandon", hypothesis_id, note)
+        self._mutate(HypothesisTree.abandon, hypothesis_id, note)
 
     def add_evidence(self, evidence: EvidenceNode) -> str:
-        return self._mutate("add_evidence", evidence)
+        return self._mutate(HypothesisTree.add_evidence, evidence)
 
     def add_lesson(self, lesson: LessonNode) -> str:
-        return self._mutate("add_lesson", lesson)
+        return self._mutate(HypothesisTree.add_lesson, lesson)
 
     def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
         decision: GateDecision = self._read("offer_champion", gate, evidence_id)
@@ -262,3 +263,27 @@ class TreeActor:
     def checkpoint(self) -> int:
         """Write a snapshot now; returns the version it covers."""
         return self._read("checkpoint")
+
+
+TREE_ROLE = "tree"
+
+
+def start_tree(run_id: str, run_dir: Path, config: RunConfig | None = None) -> RemoteTree:
+    """Start (or re-attach to) the run's tree actor; it rebuilds the tree from ``tree/``.
+    With ``workspace.lessons_dir`` set, lessons earlier runs of the task left there are added
+    (once) so they reach this run's prompts."""
+    tree = RemoteTree.start(Path(run_dir) / "tree", name=actor_name(run_id, TREE_ROLE))
+    store = None if config is None else lesson_store(config)
+    if store is not None:
+        imported = import_lessons(tree, store, read_manifest(Path(run_dir)).task.name)
+        if imported:
+            Journal(Path(run_dir)).decision("lessons", f"{len(imported)} from {store.root}")
+    return tree
+
+
+def find_tree(run_id: str) -> RemoteTree | None:
+    """The run's tree actor, or None when the run has none (it was not started)."""
+    try:
+        return RemoteTree.get(actor_name(run_id, TREE_ROLE))
+    except ValueError:
+        return None

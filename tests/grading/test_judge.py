@@ -180,7 +180,7 @@ def test_grade_run_replicate_with_scripted_judge_from_config(task: Task, tmp_pat
     on_disk = json.loads((run / "grade.json").read_text())
     assert on_disk["tree"]["id"] == "rff-ridge" and on_disk["tree"]["score"] == 1.0
     assert len(_scored_leaves(msgspec.convert(on_disk["tree"], type=_Tree))) == 19
-    usage_lines = (run / "journal" / "usage.jsonl").read_text().splitlines()
+    usage_lines = (run / "journal" / "usage" / "judge.jsonl").read_text().splitlines()
     assert len(usage_lines) == 19  # judge cost lands in the run's usage journal
 
 

@@ -58,7 +58,7 @@ def test_agent_issues_other_work_while_its_experiment_runs(tmp_path: Path, ray_l
     )
     assert result.status == "ok"
     calls = [
-        json.loads(line)["at"]
+        json.loads(line)["timestamp"]
         for line in (run_dir / "journal/usage/experimentation.jsonl").read_text().splitlines()
     ]
     (exp,) = list((run_dir / "agent" / "experiments").glob("*/result.json"))

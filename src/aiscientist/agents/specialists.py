@@ -7,8 +7,6 @@ changed. It holds no state that is not in the workspace, so it can die and re-en
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +41,8 @@ from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.messages import Delegation, Result, Summary
 from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall
 from aiscientist.models.json_actions import with_protocol
-from aiscientist.workspace.regions import EXP_LOG
+from aiscientist.models.usage import record_for
+from aiscientist.workspace.regions import EXP_LOG, usage_log
 from aiscientist.workspace.rundir import read_manifest
 from aiscientist.workspace.view import WorkspaceView
 
@@ -111,20 +110,11 @@ class NoteArgs(Args):
 
 
 def usage_sink(view: WorkspaceView, role: str) -> UsageSink:
-    """Append one line per model call to ``journal/usage/<role>.jsonl``."""
+    """Append one ``UsageRecord`` per model call to ``journal/usage/<role>.jsonl``."""
+    path = usage_log(role)
 
     def sink(reply: Completion, latency: float) -> None:
-        u = reply.usage
-        record = {
-            "at": time.time(),
-            "role": role,
-            "model": reply.model,
-            "prompt_tokens": u.prompt_tokens,
-            "completion_tokens": u.completion_tokens,
-            "cost_usd": u.cost_usd,
-            "latency_s": round(latency, 4),
-        }
-        view.append_record(f"journal/usage/{role}.jsonl", json.dumps(record).encode())
+        view.append_record(path, msgspec.json.encode(record_for(role, reply, latency)))
 
     return sink
 

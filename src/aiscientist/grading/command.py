@@ -16,6 +16,7 @@ from aiscientist.grading.competition import grade_competition
 from aiscientist.grading.judge import MapFn, judge_rubric
 from aiscientist.models.base import Model
 from aiscientist.tasks import load_task, read_rubric
+from aiscientist.workspace import regions
 from aiscientist.workspace.atomic import atomic_write_bytes
 from aiscientist.workspace.rundir import read_manifest
 
@@ -67,7 +68,7 @@ def grade_run(
         if model is None:
             from aiscientist.models.registry import make_model
 
-            usage_log = run_dir / "journal" / "usage.jsonl"
+            usage_log = run_dir / regions.usage_log("judge")
             usage_log.parent.mkdir(parents=True, exist_ok=True)
             model = make_model(judge_model_spec(manifest.config), role="judge", usage_log=usage_log)
         rgrade = judge_rubric(

@@ -1,9 +1,11 @@
 """The usage log: one JSON line per model call (role, model, tokens, cost, latency, time).
 
-The run keeps it at ``journal/usage.jsonl``; budgets and reports read it back with
-``read_usage``. Each process appends whole lines with a single ``write`` on an ``O_APPEND``
-file, so lines from different models of one process never interleave. On a shared network
-filesystem give each writer its own file (one writer per append-only log, see DESIGN.md).
+A run keeps one per role at ``journal/usage/<role>.jsonl`` (``workspace.regions.usage_log``):
+agents append through their workspace view, the judge's model through ``append_usage``; both
+write ``UsageRecord`` lines, read back with ``read_usage``. ``append_usage`` appends whole
+lines with a single ``write`` on an ``O_APPEND`` file, so lines from different models of one
+process never interleave. On a shared network filesystem give each writer its own file (one
+writer per append-only log).
 """
 
 from __future__ import annotations

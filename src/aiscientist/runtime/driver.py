@@ -35,6 +35,7 @@ from aiscientist.runtime.peers import run_peers
 from aiscientist.runtime.pool import start_pool
 from aiscientist.runtime.tree_actor import start_tree
 from aiscientist.tasks import Task, load_task
+from aiscientist.workspace import regions
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import copy_public, make_run_dir, read_manifest, write_manifest
 
@@ -85,7 +86,7 @@ def _grade(run_dir: Path, task: Task) -> tuple[float | None, dict[str, object]]:
         from aiscientist.runtime.judging import make_ray_map
 
         map_fn = make_ray_map()
-        usage_log = run_dir / "journal" / "usage.jsonl"
+        usage_log = run_dir / regions.usage_log("judge")
         spec = judge_model_spec(read_manifest(run_dir).config)
         model = make_model(spec, "judge", usage_log, local=local_endpoint)
     summary = grade_run(run_dir, model=model, map_fn=map_fn)

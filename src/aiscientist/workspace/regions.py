@@ -9,6 +9,12 @@ from __future__ import annotations
 EXP_LOG = "agent/exp_log.md"
 """The experimentation session's log: its notes and every result it collected."""
 
+
+def usage_log(role: str) -> str:
+    """The usage log of ``role`` (``models.usage.UsageRecord`` lines; one writer per file)."""
+    return f"journal/usage/{role}.jsonl"
+
+
 REGIONS: dict[str, frozenset[str]] = {
     "run.json": frozenset({"runtime"}),
     "MAP.md": frozenset({"runtime"}),

@@ -34,8 +34,8 @@ def _reply(score: object, reason: str = "ok") -> str:
 def test_scores_follow_judgements_and_weighted_mean(task: Task) -> None:
     assert task.rubric is not None
     leaves = task.rubric.leaves()
-    verdict = {leaf.id: int(leaf.task_category == "Code Development") for leaf in leaves}
-    model = ScriptedModel([_reply(verdict[leaf.id], f"because {leaf.id}") for leaf in leaves])
+    verdict = {leaf.key: int(leaf.task_category == "Code Development") for leaf in leaves}
+    model = ScriptedModel([_reply(verdict[leaf.key], f"because {leaf.id}") for leaf in leaves])
     grade = judge_rubric(task, SUBMISSION, model)
     assert grade.score == pytest.approx(task.rubric.score(verdict))
     assert 0 < grade.score < 1
@@ -187,3 +187,26 @@ def test_grade_run_replicate_with_scripted_judge_from_config(task: Task, tmp_pat
 class _Tree(msgspec.Struct):
     id: str
     sub_tasks: list[_Tree] = []
+
+
+def test_a_rubric_that_reuses_ids_is_judged_leaf_by_leaf(task: Task) -> None:
+    import dataclasses
+
+    from aiscientist.tasks.rubric import parse_rubric
+
+    assert task.rubric is not None
+    raw = task.rubric.to_dict()
+    groups = raw["sub_tasks"]
+    assert isinstance(groups, list)
+    for group in groups:  # every group's leaves take the id of the first group's first leaf
+        for leaf in group["sub_tasks"]:
+            leaf["id"] = "same"
+    rubric = parse_rubric(raw)
+    leaves = rubric.leaves()
+    assert {leaf.id for leaf in leaves} == {"same"} and len({leaf.key for leaf in leaves}) == 19
+    dup = dataclasses.replace(task, rubric=rubric)
+    model = ScriptedModel([_reply(i % 2) for i in range(len(leaves))])
+    grade = judge_rubric(dup, SUBMISSION, model)
+    assert grade.leaves_total == 19 and grade.leaves_judged == 19 and grade.usage.calls == 19
+    expected = rubric.score({leaf.key: i % 2 for i, leaf in enumerate(leaves)})
+    assert grade.score == pytest.approx(expected)

@@ -188,10 +188,25 @@ def test_unknown_category_names_node(paper_dir: Path) -> None:
         load_task(paper_dir)
 
 
-def test_duplicate_ids_are_refused(paper_dir: Path) -> None:
-    _write_rubric(paper_dir, lambda r: r["sub_tasks"][1].update(id="a1"))
-    with pytest.raises(RubricError, match=r"duplicate id 'a1'"):
-        load_task(paper_dir)
+def test_duplicate_ids_are_kept_as_written_and_keyed_by_place(paper_dir: Path) -> None:
+    """Published PaperBench rubrics reuse ids (across branches, and among siblings);
+    PaperBench accepts them, so do we: each node keeps its id and gets a unique key."""
+
+    def reuse(r: dict) -> None:
+        r["sub_tasks"][1].update(id="a1")  # a leaf elsewhere with a1's id
+        first = r["sub_tasks"][0]["sub_tasks"]
+        first.append({**first[0], "requirements": "a sibling with the same id"})
+
+    _write_rubric(paper_dir, reuse)
+    rubric = load_task(paper_dir).rubric
+    assert rubric is not None
+    leaves = rubric.leaves()
+    ids = [leaf.id for leaf in leaves]
+    keys = [leaf.key for leaf in leaves]
+    assert ids.count("a1") == 3 and len(set(keys)) == len(keys)
+    assert rubric.to_dict()["sub_tasks"][1]["id"] == "a1"  # written back as published
+    scores = {leaf.key: 1.0 for leaf in leaves if leaf.requirements == "a sibling with the same id"}
+    assert 0 < rubric.score(scores) < 1  # only that one leaf counts, not every 'a1'
 
 
 def test_children_weights_summing_to_zero_are_refused(paper_dir: Path) -> None:

@@ -11,9 +11,11 @@ from aiscientist.tasks import parse_rubric
 
 def test_score_is_weighted_mean_of_children(rubric_dict: dict) -> None:
     root = parse_rubric(rubric_dict)
-    # a = mean(a1, a2) with weight 3; b weight 1.
-    assert root.score({"a1": 1, "a2": 0, "b": 1}) == pytest.approx((3 * 0.5 + 1 * 1) / 4)
-    assert root.score({"a1": 1, "a2": 1, "b": 0}) == pytest.approx(0.75)
+    # a = mean(a1, a2) with weight 3; b weight 1. Leaves are keyed by their place.
+    assert [leaf.key for leaf in root.leaves()] == ["root/a/a1", "root/a/a2", "root/b"]
+    a1, a2, b = "root/a/a1", "root/a/a2", "root/b"
+    assert root.score({a1: 1, a2: 0, b: 1}) == pytest.approx((3 * 0.5 + 1 * 1) / 4)
+    assert root.score({a1: 1, a2: 1, b: 0}) == pytest.approx(0.75)
     assert root.score({}) == 0.0
 
 

@@ -41,7 +41,7 @@ JUDGEMENT_SCHEMA: dict[str, object] = {
 
 
 class LeafJob(msgspec.Struct, frozen=True):
-    """One leaf to judge: its id and the prompt already built."""
+    """One leaf to judge: its key (``RubricNode.key``) and the prompt already built."""
 
     leaf_id: str
     messages: tuple[ChatMessage, ...]
@@ -170,6 +170,7 @@ def prune_code_only(node: RubricNode) -> RubricNode | None:
         node.task_category,
         node.finegrained_task_category,
         node.extra,
+        node.path,
     )
 
 
@@ -177,7 +178,7 @@ def _ancestors(root: RubricNode) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
 
     def visit(node: RubricNode, chain: list[str]) -> None:
-        out[node.id] = chain
+        out[node.key] = chain
         for child in node.sub_tasks:
             visit(child, [*chain, node.requirements[:300]])
 
@@ -199,7 +200,7 @@ def build_jobs(
     budget = max(6000, (context_window - 1024) * 3) - len(system) - 1500
     jobs = []
     for leaf in leaves:
-        query = " ".join([leaf.requirements, *chains[leaf.id]])
+        query = " ".join([leaf.requirements, *chains[leaf.key]])
         needs_log = leaf.task_category in ("Code Execution", "Result Analysis")
         log = (
             ctx.log_tail(log_text, budget // 5)
@@ -209,7 +210,7 @@ def build_jobs(
         fixed = {
             "category": leaf.task_category or "",
             "requirement": leaf.requirements,
-            "ancestors": "\n".join(f"- {a}" for a in chains[leaf.id]) or "(top level)",
+            "ancestors": "\n".join(f"- {a}" for a in chains[leaf.key]) or "(top level)",
             "paper": ctx.paper_excerpt(task.description, query, budget // 4),
             "addendum": (task.addendum or "(none)")[: budget // 10],
             "tree": tree[: budget // 12],
@@ -219,13 +220,13 @@ def build_jobs(
         ranked = ctx.rank_files(files, query)
         fixed["files"] = ctx.pack_files(ranked, max(1500, budget - used))
         user = template.safe_substitute(fixed)
-        jobs.append(LeafJob(leaf.id, (ChatMessage("system", system), ChatMessage("user", user))))
+        jobs.append(LeafJob(leaf.key, (ChatMessage("system", system), ChatMessage("user", user))))
     return jobs
 
 
 def _score_tree(node: RubricNode, verdicts: dict[str, LeafJudgement]) -> ScoredNode:
     if node.is_leaf:
-        v = verdicts[node.id]
+        v = verdicts[node.key]
         return ScoredNode(
             node.id,
             node.requirements,
@@ -277,13 +278,13 @@ def judge_rubric(
     jobs = build_jobs(task, Path(submission), leaves, root, window)
     results = (map_fn or sequential_map)(functools.partial(judge_leaf, model), jobs)
     verdicts = {r.leaf_id: r for r in results}
-    missing = [leaf.id for leaf in leaves if leaf.id not in verdicts]
+    missing = [leaf.key for leaf in leaves if leaf.key not in verdicts]
     if missing:
         raise GradingError(f"map_fn returned no judgement for leaves {missing[:5]!r}")
     usage = sum((r.usage for r in results), Usage())
     by_cat: dict[str, list[int]] = {}
     for leaf in leaves:
-        by_cat.setdefault(str(leaf.task_category), []).append(verdicts[leaf.id].score)
+        by_cat.setdefault(str(leaf.task_category), []).append(verdicts[leaf.key].score)
     tree = _score_tree(root, verdicts)
     failed = sum(1 for r in results if not r.judged)
     return RubricGrade(

@@ -4,6 +4,10 @@ Each node is ``{"id", "requirements", "weight", "sub_tasks", "task_category",
 "finegrained_task_category"}`` exactly as PaperBench publishes it. Leaves (no ``sub_tasks``)
 carry a ``task_category``: "Code Development", "Code Execution" or "Result Analysis". A
 node's score is the weighted mean of its children's scores.
+
+Some published rubrics use one ``id`` for two nodes, and PaperBench accepts them; so nodes are
+keyed by their place in the tree (``RubricNode.key``: the ids from the root, ``/``-joined,
+with ``#2``, ``#3`` ... for a repeat), and ids are kept as written.
 """
 
 from __future__ import annotations
@@ -43,6 +47,13 @@ class RubricNode:
     finegrained_task_category: str | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False)
     """Keys PaperBench files carry beyond the six above, kept so a rewrite loses nothing."""
+    path: str = ""
+    """Where the node is in its tree (set by the parser; unique within the tree)."""
+
+    @property
+    def key(self) -> str:
+        """The node's unique name in its tree: ``path``, or ``id`` for a node built by hand."""
+        return self.path or self.id
 
     @property
     def is_leaf(self) -> bool:
@@ -75,13 +86,13 @@ class RubricNode:
         }
 
     def score(self, leaf_scores: dict[str, float]) -> float:
-        """Weighted mean up the tree of ``leaf_scores`` (leaf id -> score in [0, 1]).
+        """Weighted mean up the tree of ``leaf_scores`` (leaf key -> score in [0, 1]).
 
         A leaf missing from ``leaf_scores`` scores 0, as an unjudged requirement does in
         PaperBench.
         """
         if self.is_leaf:
-            return float(leaf_scores.get(self.id, 0.0))
+            return float(leaf_scores.get(self.key, 0.0))
         total = sum(c.weight for c in self.sub_tasks)
         return sum(c.weight * c.score(leaf_scores) for c in self.sub_tasks) / total
 
@@ -90,7 +101,7 @@ def _fail(source: str, path: str, problem: str) -> RubricError:
     return RubricError(f"{source}: node {path}: {problem}")
 
 
-def _parse(raw: object, source: str, path: str, seen: set[str]) -> RubricNode:
+def _parse(raw: object, source: str, path: str, seen: set[str], parent: str = "") -> RubricNode:
     if not isinstance(raw, dict):
         raise _fail(source, path, f"must be a JSON object, got {type(raw).__name__} {raw!r:.80}")
     for key in ("id", "requirements", "weight"):
@@ -102,9 +113,10 @@ def _parse(raw: object, source: str, path: str, seen: set[str]) -> RubricNode:
     if not isinstance(node_id, str) or not node_id:
         raise _fail(source, path, f"field 'id' must be a non-empty string, got {node_id!r}")
     path = f"{path}[id={node_id!r}]"
-    if node_id in seen:
-        raise _fail(source, path, f"duplicate id {node_id!r}; ids must be unique")
-    seen.add(node_id)
+    key = f"{parent}/{node_id}" if parent else node_id
+    if key in seen:  # the same id twice under one parent: number the repeats
+        key = next(f"{key}#{n}" for n in range(2, len(seen) + 3) if f"{key}#{n}" not in seen)
+    seen.add(key)
     req = raw["requirements"]
     if not isinstance(req, str):
         raise _fail(source, path, f"field 'requirements' must be a string, got {req!r:.80}")
@@ -119,7 +131,8 @@ def _parse(raw: object, source: str, path: str, seen: set[str]) -> RubricNode:
     if not isinstance(subs_raw, list):
         raise _fail(source, path, f"field 'sub_tasks' must be a list, got {subs_raw!r:.80}")
     subs = tuple(
-        _parse(child, source, f"{path}.sub_tasks[{i}]", seen) for i, child in enumerate(subs_raw)
+        _parse(child, source, f"{path}.sub_tasks[{i}]", seen, key)
+        for i, child in enumerate(subs_raw)
     )
     category = raw.get("task_category")
     fine = raw.get("finegrained_task_category")
@@ -159,6 +172,7 @@ def _parse(raw: object, source: str, path: str, seen: set[str]) -> RubricNode:
         task_category=cast(TaskCategory | None, category),
         finegrained_task_category=fine,
         extra=extra,
+        path=key,
     )
 
 

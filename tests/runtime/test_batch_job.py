@@ -276,3 +276,55 @@ def test_a_batch_with_the_local_model_starts_exactly_one_model_server(
     mine = [a for a in actors if str(a.name).endswith(servers[0]["job"])]
     assert len(mine) == 1, [(a.name, a.state) for a in actors]
     assert len(actors) == 1, "another model server was started on the cluster"
+
+
+def test_a_job_whose_workspace_ray_would_delete_is_refused_up_front(
+    head: Head, tmp_path: Path
+) -> None:
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(
+        json.dumps(
+            {
+                "workspace": "runs",  # relative: inside Ray's copy of the working dir
+                "model": "scripted:tests/runtime/data/fast-team.yaml",
+                "set": ["sandbox.kind=local"],
+                "tasks": [{"task": "tabular-cancer"}],
+            }
+        )
+    )
+    job_id = "aiscientist-lost-" + uuid.uuid4().hex[:6]
+    runtime_env = {
+        "excludes": [".venv", ".git", "runs", "bench-results", "*.pyc", ".mypy_cache"],
+        "env_vars": {"RAY_AUTH_MODE": "disabled", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    }
+    address = f"http://127.0.0.1:{head.dashboard}"
+    subprocess.run(
+        [
+            RAY,
+            "job",
+            "submit",
+            f"--address={address}",
+            f"--submission-id={job_id}",
+            "--working-dir",
+            ".",
+            f"--runtime-env-json={json.dumps(runtime_env)}",
+            "--",
+            sys.executable,
+            "-m",
+            "aiscientist.cli",
+            "batch",
+            str(batch),
+        ],  # fmt: skip
+        cwd=REPO,
+        env=head.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    client = JobSubmissionClient(address)
+    assert client.get_job_status(job_id) == JobStatus.FAILED
+    logs = client.get_job_logs(job_id)
+    assert "Ray deletes when the job ends" in logs and "/mnt/shared/runs" in logs, logs[-2000:]
+    assert "tabular-cancer: started" not in logs, "no run may start in a doomed workspace"

@@ -32,7 +32,7 @@ from pydantic import Field, ValidationError
 
 from aiscientist.config import RunConfig, StrictModel, load_config
 from aiscientist.errors import ConfigError
-from aiscientist.runtime.cluster import ensure_ray
+from aiscientist.runtime.cluster import check_workspace, ensure_ray
 from aiscientist.runtime.driver import create_run, execute_run
 from aiscientist.runtime.local_model import start_local_model, stop_local_model, uses_local_model
 
@@ -119,6 +119,8 @@ def run_batch(batch: BatchConfig, progress: Progress | None = None) -> list[Batc
     """Run every task of ``batch``, ``concurrency`` at a time; never raises for one run."""
     say = progress or (lambda _msg: None)
     configs = [task_config(batch, t) for t in batch.tasks]  # bad overrides fail up front
+    for c in configs:  # before any run starts: a lost workspace loses every run
+        check_workspace(c.workspace.root)
     ensure_ray(configs[0], log_to_driver=False)
     # One model server for the whole batch (the job), whichever runs use it.
     local = next((c for c in configs if uses_local_model(c)), None)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import ray
 
 from aiscientist.config import RunConfig
+from aiscientist.errors import ConfigError
 
 FORWARDED_ENV = (
     "RAY_AUTH_MODE",
@@ -52,6 +54,24 @@ def ensure_ray(config: RunConfig, **kwargs: Any) -> None:
         log_to_driver=kwargs.pop("log_to_driver", True),
         **kwargs,
     )
+
+
+def check_workspace(root: str | Path) -> Path:
+    """``root`` resolved, refused when it lies in Ray's temporary copy of a job's working
+    directory (``ray job submit --working-dir``): Ray deletes that copy with the job, and every
+    run written there with it."""
+    resolved = Path(root).resolve()
+    if "runtime_resources" in resolved.parts or any(
+        part.startswith("_ray_pkg_") for part in resolved.parts
+    ):
+        raise ConfigError(
+            f"the workspace {str(root)!r} resolves to {str(resolved)!r}, inside Ray's temporary "
+            "copy of this job's working directory, which Ray deletes when the job ends: every "
+            "run would be lost. Give an absolute path on storage all nodes share, e.g. "
+            "`workspace: /mnt/shared/runs` in the batch file or "
+            "`--set workspace.root=/mnt/shared/runs`"
+        )
+    return resolved
 
 
 def actor_name(run_id: str, role: str) -> str:

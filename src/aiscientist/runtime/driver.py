@@ -23,7 +23,7 @@ from aiscientist.config import RunConfig
 from aiscientist.errors import AIScientistError, ClusterError
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
-from aiscientist.runtime.cluster import actor_name, ensure_ray, fetch
+from aiscientist.runtime.cluster import actor_name, check_workspace, ensure_ray, fetch
 from aiscientist.runtime.local_model import (
     local_endpoint,
     record_local_model,
@@ -56,7 +56,7 @@ def _init_submission_repo(sub: Path) -> None:
 def create_run(task_ref: str | Path, config: RunConfig, root: Path | None = None) -> Path:
     """A new run directory for ``task_ref`` with ``run.json`` and the public task files."""
     task = load_task(task_ref)
-    root = Path(root or config.workspace.root)
+    root = check_workspace(root or config.workspace.root)
     run_id, run_dir = make_run_dir(root, task.name)
     copy_public(task.root, task.public_files(), run_dir)
     _init_submission_repo(run_dir / "submission")

@@ -44,9 +44,14 @@ def cli(*args: str) -> list[str]:
 
 def start(args: list[str], ray_tmp: str, log: Path) -> subprocess.Popen[bytes]:
     """Start the CLI in its own process group, output to ``log``."""
+    return start_command(cli(*args), ray_tmp, log)
+
+
+def start_command(command: list[str], ray_tmp: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` (which owns its Ray) in its own process group, output to ``log``."""
     fh = open(log, "wb")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        cli(*args),
+        command,
         cwd=REPO,
         env=cli_env(ray_tmp),
         stdout=fh,

@@ -98,28 +98,19 @@ def _stop_head(temp: str) -> None:
     shutil.rmtree(temp, ignore_errors=True)
 
 
-def test_batch_submitted_as_a_ray_job_runs_both_tasks(head: Head, tmp_path: Path) -> None:
-    root = tmp_path / "runs"
-    batch = tmp_path / "batch.yaml"
-    batch.write_text(
-        json.dumps(
-            {
-                "concurrency": 2,
-                "workspace": str(root),
-                "model": "scripted:tests/runtime/data/fast-team.yaml",  # in the working dir
-                "set": ["sandbox.kind=local"],
-                "tasks": [
-                    {"task": "tabular-cancer"},
-                    {"task": "friedman-regression", "name": "friedman"},
-                ],
-            }
-        )
-    )
-    job_id = "aiscientist-batch-" + uuid.uuid4().hex[:6]
-    runtime_env = {
-        "excludes": [".venv", ".git", "runs", "bench-results", "*.pyc", ".mypy_cache"],
-        "env_vars": {"RAY_AUTH_MODE": "disabled", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-    }
+RUNTIME_ENV = {
+    "excludes": [".venv", ".git", "runs", "bench-results", "*.pyc", ".mypy_cache"],
+    "env_vars": {"RAY_AUTH_MODE": "disabled", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+}
+
+
+def submit_batch(
+    head: Head, batch: Path, spec: dict[str, object], prefix: str, timeout: float = 600
+) -> tuple[str, str, subprocess.CompletedProcess[str]]:
+    """Write ``spec`` to ``batch`` and submit ``aiscientist batch`` as a Ray job with the
+    repository as its working dir; returns (job id, dashboard address, the CLI's output)."""
+    batch.write_text(json.dumps(spec))
+    job_id = f"{prefix}-{uuid.uuid4().hex[:6]}"
     address = f"http://127.0.0.1:{head.dashboard}"
     out = subprocess.run(
         [
@@ -130,7 +121,7 @@ def test_batch_submitted_as_a_ray_job_runs_both_tasks(head: Head, tmp_path: Path
             f"--submission-id={job_id}",
             "--working-dir",
             ".",
-            f"--runtime-env-json={json.dumps(runtime_env)}",
+            f"--runtime-env-json={json.dumps(RUNTIME_ENV)}",
             "--",
             sys.executable,
             "-m",
@@ -142,8 +133,24 @@ def test_batch_submitted_as_a_ray_job_runs_both_tasks(head: Head, tmp_path: Path
         env=head.env(),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
+    return job_id, address, out
+
+
+def test_batch_submitted_as_a_ray_job_runs_both_tasks(head: Head, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    spec = {
+        "concurrency": 2,
+        "workspace": str(root),
+        "model": "scripted:tests/runtime/data/fast-team.yaml",  # in the working dir
+        "set": ["sandbox.kind=local"],
+        "tasks": [
+            {"task": "tabular-cancer"},
+            {"task": "friedman-regression", "name": "friedman"},
+        ],
+    }
+    job_id, address, out = submit_batch(head, tmp_path / "batch.yaml", spec, "aiscientist-batch")
     from ray.job_submission import JobStatus, JobSubmissionClient
 
     status = JobSubmissionClient(address).get_job_status(job_id)
@@ -209,50 +216,19 @@ def test_a_batch_with_the_local_model_starts_exactly_one_model_server(
     except ImportError:
         pytest.skip("llama_cpp missing: aiscientist setup-local")
     root = tmp_path / "runs"
-    batch = tmp_path / "batch.yaml"
-    batch.write_text(
-        json.dumps(
-            {
-                "concurrency": 2,
-                "workspace": str(root),
-                "model": "local",
-                # one orchestrator call per run, then the budget ends it
-                "set": ["sandbox.kind=local", "budget.tokens=1500", "limits.specialist_steps=1"],
-                "tasks": [
-                    {"task": "tabular-cancer"},
-                    {"task": "friedman-regression", "name": "friedman"},
-                ],
-            }
-        )
-    )
-    job_id = "aiscientist-local-" + uuid.uuid4().hex[:6]
-    runtime_env = {
-        "excludes": [".venv", ".git", "runs", "bench-results", "*.pyc", ".mypy_cache"],
-        "env_vars": {"RAY_AUTH_MODE": "disabled", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    spec = {
+        "concurrency": 2,
+        "workspace": str(root),
+        "model": "local",
+        # one orchestrator call per run, then the budget ends it
+        "set": ["sandbox.kind=local", "budget.tokens=1500", "limits.specialist_steps=1"],
+        "tasks": [
+            {"task": "tabular-cancer"},
+            {"task": "friedman-regression", "name": "friedman"},
+        ],
     }
-    address = f"http://127.0.0.1:{head.dashboard}"
-    out = subprocess.run(
-        [
-            RAY,
-            "job",
-            "submit",
-            f"--address={address}",
-            f"--submission-id={job_id}",
-            "--working-dir",
-            ".",
-            f"--runtime-env-json={json.dumps(runtime_env)}",
-            "--",
-            sys.executable,
-            "-m",
-            "aiscientist.cli",
-            "batch",
-            str(batch),
-        ],  # fmt: skip
-        cwd=REPO,
-        env=head.env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
+    job_id, address, out = submit_batch(
+        head, tmp_path / "batch.yaml", spec, "aiscientist-local", timeout=900
     )
     from ray.job_submission import JobStatus, JobSubmissionClient
     from ray.util.state import list_actors
@@ -281,45 +257,14 @@ def test_a_batch_with_the_local_model_starts_exactly_one_model_server(
 def test_a_job_whose_workspace_ray_would_delete_is_refused_up_front(
     head: Head, tmp_path: Path
 ) -> None:
-    batch = tmp_path / "batch.yaml"
-    batch.write_text(
-        json.dumps(
-            {
-                "workspace": "runs",  # relative: inside Ray's copy of the working dir
-                "model": "scripted:tests/runtime/data/fast-team.yaml",
-                "set": ["sandbox.kind=local"],
-                "tasks": [{"task": "tabular-cancer"}],
-            }
-        )
-    )
-    job_id = "aiscientist-lost-" + uuid.uuid4().hex[:6]
-    runtime_env = {
-        "excludes": [".venv", ".git", "runs", "bench-results", "*.pyc", ".mypy_cache"],
-        "env_vars": {"RAY_AUTH_MODE": "disabled", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    spec = {
+        "workspace": "runs",  # relative: inside Ray's copy of the working dir
+        "model": "scripted:tests/runtime/data/fast-team.yaml",
+        "set": ["sandbox.kind=local"],
+        "tasks": [{"task": "tabular-cancer"}],
     }
-    address = f"http://127.0.0.1:{head.dashboard}"
-    subprocess.run(
-        [
-            RAY,
-            "job",
-            "submit",
-            f"--address={address}",
-            f"--submission-id={job_id}",
-            "--working-dir",
-            ".",
-            f"--runtime-env-json={json.dumps(runtime_env)}",
-            "--",
-            sys.executable,
-            "-m",
-            "aiscientist.cli",
-            "batch",
-            str(batch),
-        ],  # fmt: skip
-        cwd=REPO,
-        env=head.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+    job_id, address, _ = submit_batch(
+        head, tmp_path / "batch.yaml", spec, "aiscientist-lost", timeout=300
     )
     from ray.job_submission import JobStatus, JobSubmissionClient
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_harness import REPO, cli, cli_env, kill_all, manifest, ray_tmpdir, run_dir_in
+from runtime_harness import kill_all, manifest, ray_tmpdir, run_dir_in, start, start_command
 
 try:
     import llama_cpp  # noqa: F401
@@ -34,15 +33,9 @@ def test_a_specialist_on_another_node_gets_a_real_completion(tmp_path: Path) -> 
     out = tmp_path / "report.json"
     ray_tmp = ray_tmpdir()
     log = tmp_path / "scenario.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, str(HERE / "local_model_scenario.py"), str(out)],
-            cwd=REPO,
-            env=cli_env(ray_tmp),
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start_command(
+        [sys.executable, str(HERE / "local_model_scenario.py"), str(out)], ray_tmp, log
+    )
     try:
         proc.wait(timeout=900)
     finally:
@@ -72,15 +65,7 @@ def test_a_server_crash_mid_run_stops_it_cleanly_and_resume_continues(tmp_path: 
         *("run", "tabular-cancer", "--workspace", str(root), "--model", "local"),
         *("--set", "sandbox.kind=local", "--set", "limits.specialist_steps=4"),
     ]
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            cli(*args),
-            cwd=REPO,
-            env=cli_env(ray_tmp),
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start(args, ray_tmp, log)
     try:
         deadline = time.monotonic() + 600
         run_dir = None
@@ -111,15 +96,7 @@ def test_a_server_crash_mid_run_stops_it_cleanly_and_resume_continues(tmp_path: 
     ray_tmp = ray_tmpdir()
     log = tmp_path / "resume.log"
     resume = ["resume", str(run_dir), "--set", f"budget.tokens={spent + 2500}"]
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            cli(*resume),
-            cwd=REPO,
-            env=cli_env(ray_tmp),
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start(resume, ray_tmp, log)
     try:
         proc.wait(timeout=900)
     finally:

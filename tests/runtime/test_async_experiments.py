@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from aiscientist.agents.specialists import Specialist
+from aiscientist.agents.steering import steer_tools
 from aiscientist.agents.tools import ToolSet
 from aiscientist.config import load_config
 from aiscientist.experiments.pool import ExperimentPool
@@ -115,12 +116,12 @@ def test_experiment_no_node_can_run_is_refused_at_submit(tmp_path: Path, ray_loc
         result = specialist.handle(
             Delegation(id="del-gpu", role="experimentation", instruction="run", budget=Budget())
         )
-        # after a refusal, the next submit a small model is held to asks the configured demand
+        # after a refusal, the next submit a steered model is held to asks the configured demand
+        view = WorkspaceView(run_dir, "experimentation")
+        client = PoolClient(name, namespace="aiscientist-tests", patience_s=10)
         box = ToolSet(
-            experiment_tools(
-                WorkspaceView(run_dir, "experimentation"),
-                PoolClient(name, namespace="aiscientist-tests", patience_s=10),
-                cfg,
+            steer_tools(
+                "experimentation", "improve", experiment_tools(view, client, cfg), view, num_gpus=0
             )
         )
         assert box.call("submit_experiment", {"command": "true", "num_gpus": 2}).startswith(

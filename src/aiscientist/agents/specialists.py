@@ -166,7 +166,8 @@ def role_tools(
         rescue = None
         if role == "implementation" and kind == "improve":
             rescue = baseline_program(task_metric(view.root))
-        tools = steer_tools(role, kind, tools, view, rescue=rescue)
+        gpus = config.experiments.resources.num_gpus
+        tools = steer_tools(role, kind, tools, view, rescue=rescue, num_gpus=gpus)
     return ToolSet(tools)
 
 

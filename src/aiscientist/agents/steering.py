@@ -14,7 +14,9 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
   ``REPAIR_LOOP`` while the submission is invalid); an improve task's implementation runs
   ``python train.py`` until ``submission.csv`` is valid (``TRAIN_COMMAND``); Python files
   written get the imports of conventional module names they use but never import
-  (``agents/autoimport.py``); comprehension reads alone, without Tier-2 readers.
+  (``agents/autoimport.py``); experimentation submits the training command and reads its
+  result at once (after a refused submit, with the configured GPU demand); comprehension
+  reads alone, without Tier-2 readers.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from typing import Any
 
 from aiscientist.agents.autoimport import add_missing_imports
 from aiscientist.agents.tools import Todo, Tool, ToolSet
+from aiscientist.errors import InfeasibleExperimentError, ToolError
 from aiscientist.models.base import ToolCall, ToolChoice, ToolSpec
 from aiscientist.workspace.view import WorkspaceView
 
 RULES: dict[str, tuple[str, ...]] = {
     "orchestrator": ("first_loop",),
     "comprehension": ("no_readers",),
+    "experimentation": ("experiment_now",),
     "implementation:improve": ("train_until_valid", "auto_imports"),
     "implementation:replicate": ("auto_imports",),
     "helper": ("auto_imports",),
@@ -104,10 +108,11 @@ def steer_tools(
     view: WorkspaceView,
     delegated: Callable[[], list[tuple[str, str]]] | None = None,
     rescue: str | None = None,
+    num_gpus: float = 0.0,
 ) -> list[Tool]:
     """``tools`` with the rules of ``role`` applied (``delegated``: the orchestrator's
     (role, status) of each delegation so far; ``rescue``: a working ``train.py`` for the
-    task)."""
+    task; ``num_gpus``: the configured GPU demand of an experiment)."""
     rules = rules_for(role, kind)
     out = []
     for t in tools:
@@ -117,6 +122,8 @@ def steer_tools(
             t = until_submission_valid(t, view, rescue)
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
             t = through_first_loop(t, delegated)
+        elif t.name == "submit_experiment" and "experiment_now" in rules:
+            t = experiment_now(t, view, num_gpus)
         out.append(t)
     return out
 
@@ -134,6 +141,39 @@ def with_auto_imports(write: Tool) -> Tool:
         return out + (f"; added the missing {'; '.join(added)}" if added else "")
 
     return dataclasses.replace(write, fn=fn)
+
+
+def experiment_now(submit: Tool, view: WorkspaceView, num_gpus: float) -> Tool:
+    """``submit_experiment`` whose advice (submit, then wait) is forced at once, with the
+    training command fixed; after a refused submit (more than any node has), the GPU demand
+    is held to the configured one (a small model otherwise repeats the same request, or
+    reports results it never produced)."""
+    refused: list[str] = []
+    advice_of = submit.todo or (lambda: [])
+
+    def fn(a: Any) -> str:
+        try:
+            return submit.fn(a)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, InfeasibleExperimentError):
+                refused.append(str(exc))
+            raise
+
+    def todo() -> list[Todo]:
+        out = []
+        for t in advice_of():
+            fixed = dict(t.fixed)
+            if t.tool == "submit_experiment":
+                command = "bash reproduce.sh" if view.exists("submission/reproduce.sh") else ""
+                if not command and view.exists("submission/train.py"):
+                    command = TRAIN_COMMAND
+                fixed.update({"command": command} if command else {})
+                if refused:
+                    fixed["num_gpus"] = num_gpus
+            out.append(dataclasses.replace(t, fixed=fixed, patience=0))
+        return out
+
+    return dataclasses.replace(submit, fn=fn, todo=todo)
 
 
 def first_loop_next(delegated: list[tuple[str, str]]) -> int:

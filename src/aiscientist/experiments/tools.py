@@ -81,20 +81,13 @@ def experiment_tools(
     submitted: list[str] = []
     collected: set[str] = set()
     logged: set[str] = set()
-    refused: list[str] = []
 
     def todo() -> list[Todo]:
-        """Advice: run at least one experiment, then read its result (a small model is held
-        to it at once: it otherwise reports results it never produced)."""
+        """Advice: run at least one experiment, then read its result."""
         if not submitted:
-            command = "bash reproduce.sh" if view.exists("submission/reproduce.sh") else ""
-            command = command or ("python train.py" if view.exists("submission/train.py") else "")
-            fixed: dict[str, object] = {"command": command} if command else {}
-            if refused:  # it asked for more than any node has: hold it to the configured demand
-                fixed["num_gpus"] = config.experiments.resources.num_gpus
-            return [Todo("submit an experiment", "submit_experiment", fixed, False, 0)]
+            return [Todo("submit an experiment", "submit_experiment", blocks_finish=False)]
         if not collected.intersection(submitted):
-            return [Todo("wait for its result", "wait_experiments", {}, False, 0)]
+            return [Todo("wait for its result", "wait_experiments", blocks_finish=False)]
         return []
 
     def submit(a: SubmitArgs) -> str:
@@ -128,7 +121,6 @@ def experiment_tools(
         try:
             exp_id = service.submit(spec)
         except InfeasibleExperimentError as exc:
-            refused.append(str(exc))
             if recorder is not None and not a.hypothesis:  # never ran: not a live hypothesis
                 try:
                     recorder.tree.abandon(spec.hypothesis_id, f"refused at submit: {exc}"[:500])

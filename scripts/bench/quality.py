@@ -9,7 +9,8 @@ so the bench can be run over several sittings. ``--summary`` prints the table of
 there without running anything.
 
     .venv/bin/python scripts/bench/quality.py --tasks tabular-cancer friedman-regression \\
-        --modes hierarchical decentralized --seeds 0 --minutes 12 [--model local]
+        --modes hierarchical decentralized --seeds 0 --minutes 12 [--model local] \\
+        [--synthetic regression many-labels per-class-probability]
 
 Per mode the summary gives valid submissions, mean score rank against the other modes on the
 same (task, seed, minutes), medals and above-median counts, and wins/ties/losses against the
@@ -113,6 +114,7 @@ def summarize(cells: list[dict[str, Any]], reference: str | None) -> str:
         "|---|---|---:|---:|---|---|---:|---|---|---:|---:|---:|",
     ]
     for c in sorted(cells, key=lambda c: (c["task"], c["minutes"], c["seed"], c["mode"])):
+        c = {**c, "task": Path(c["task"]).name}
         score = "-" if c.get("score") is None else f"{c['score']:.4g}"
         lines.append(
             f"| {c['task']} | {c['mode']} | {c['seed']} | {c['minutes']:g} | {c.get('status')} "
@@ -169,7 +171,13 @@ def _lower_is_better() -> dict[str, bool]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tasks", nargs="+", default=IMPROVE_TASKS)
+    ap.add_argument("--tasks", nargs="*", default=IMPROVE_TASKS)
+    ap.add_argument(
+        "--synthetic",
+        nargs="*",
+        default=[],
+        help="also run generated tasks of these shapes (aiscientist.tasks.synthetic.SHAPES)",
+    )
     ap.add_argument("--modes", nargs="+", default=MODES, choices=MODES)
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--minutes", nargs="+", type=float, default=[12.0])
@@ -181,6 +189,15 @@ def main() -> int:
     args = ap.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.synthetic:
+        from aiscientist.tasks.synthetic import make_task
+
+        where = out.parent / "tasks"
+        for shape in args.synthetic:
+            made = where / f"synthetic-{shape}"
+            if not made.exists():
+                make_task(where, shape)
+            args.tasks.append(str(made.resolve()))
     if not args.summary:
         done = {cell_key(c) for c in read_cells(out)}
         for minutes in args.minutes:

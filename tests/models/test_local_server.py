@@ -245,6 +245,8 @@ def test_the_server_requires_its_key() -> None:
     import urllib.request
 
     with LocalModelServer(n_ctx=512, api_key="secret-key") as server:
+        cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+        assert b"secret-key" not in cmdline, "the key is readable by any process in argv"
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"{server.base_url}/models", timeout=10)
         assert info.value.code in (401, 403)

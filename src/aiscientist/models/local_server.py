@@ -286,9 +286,14 @@ class LocalModelServer:
             # turns): a prompt that extends a cached one only evaluates its new tokens.
             *("--cache", "true", "--cache_type", "ram", "--cache_size", str(CACHE_BYTES)),
             *("--n_gpu_layers", str(self.n_gpu_layers)),
-            *(("--api_key", self.api_key) if self.api_key else ()),
         ]
         env = dict(os.environ)
+        # The server reads these from its environment over its arguments; none may leak in
+        # from ours. The key goes there too, not in argv (any process can read a cmdline).
+        for name in ("HOST", "PORT", "CONFIG_FILE", "API_KEY"):
+            env.pop(name, None)
+        if self.api_key:
+            env["API_KEY"] = self.api_key
         if self.variant and (LIB_VARIANTS_DIR / self.variant).is_dir():
             env["LLAMA_CPP_LIB_PATH"] = str(LIB_VARIANTS_DIR / self.variant)
         main = threading.current_thread() is threading.main_thread()

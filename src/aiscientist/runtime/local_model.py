@@ -3,8 +3,9 @@
 The driver of a job (``aiscientist run``, ``resume`` or ``batch``, also under ``ray job
 submit``) starts ``LocalModelActor`` once, named after the job, when any role uses ``local``.
 The actor asks Ray for a GPU when the cluster has one (and then offloads every layer), starts
-the server listening on every interface of its node, and requires an API key made in the
-actor, which travels only through Ray. Every actor of the job finds it by name
+the server listening on its node's network (loopback under an embedded Ray), and requires an
+API key made in the actor, which travels only through Ray (to the server: in its
+environment, not its command line). Every actor of the job finds it by name
 (``local_endpoint``) and gets its address, key and a probe: after a failed call the probe asks
 the actor whether the server process still lives, so a crash becomes one clear error, not
 retries.
@@ -25,7 +26,7 @@ from aiscientist.config import RunConfig
 from aiscientist.errors import ClusterError
 from aiscientist.messages import SPECIALIST_ROLES
 from aiscientist.models.local_server import LocalEndpoint, LocalModelServer
-from aiscientist.runtime.cluster import fetch
+from aiscientist.runtime.cluster import fetch, ray_address
 from aiscientist.workspace.atomic import atomic_write_text
 
 SERVER_RECORD = Path("agent") / "state" / "model_server.json"
@@ -42,12 +43,12 @@ def model_actor_name() -> str:
 class _LocalModelActor:
     """Owns one ``LocalModelServer`` process on its node."""
 
-    def __init__(self, gpu: bool) -> None:
+    def __init__(self, gpu: bool, host: str) -> None:
         self.server = LocalModelServer(
-            host="0.0.0.0", api_key=secrets.token_urlsafe(32), n_gpu_layers=-1 if gpu else 0
+            host=host, api_key=secrets.token_urlsafe(32), n_gpu_layers=-1 if gpu else 0
         )
         self.server.start()  # in the actor's main thread: the server dies with the actor
-        self.ip = ray.util.get_node_ip_address()
+        self.ip = ray.util.get_node_ip_address() if host == "0.0.0.0" else host
 
     def endpoint(self) -> LocalEndpoint:
         s = self.server
@@ -85,6 +86,8 @@ def start_local_model(config: RunConfig, resources: dict[str, float] | None = No
     except ValueError:
         pass
     gpu = ray.cluster_resources().get("GPU", 0.0) >= 1
+    # an embedded Ray is this machine alone: loopback; a cluster's nodes need the network
+    host = "127.0.0.1" if ray_address(config) is None else "0.0.0.0"
     handle: Any = LocalModelActor.options(
         name=name,
         get_if_exists=True,
@@ -93,7 +96,7 @@ def start_local_model(config: RunConfig, resources: dict[str, float] | None = No
         resources=resources or {},
         max_restarts=0,
         max_concurrency=4,  # probes answer while a start or stop is under way
-    ).remote(gpu)
+    ).remote(gpu, host)
     fetch(handle.endpoint.remote())  # raises with the server's log if it could not start
     return handle
 

@@ -68,7 +68,8 @@ from aiscientist.experiments.records import source_digest
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.hypotheses.events import HypothesisNode
 from aiscientist.hypotheses.policy import PolicyParams, select
-from aiscientist.hypotheses.tree import TERMINAL, HypothesisTree
+from aiscientist.hypotheses.states import TERMINAL
+from aiscientist.hypotheses.tree import HypothesisTree
 from aiscientist.messages import Budget, ExperimentResult, ExperimentSpec, Resources, Usage
 from aiscientist.models.base import ChatMessage, Model
 from aiscientist.models.json_actions import with_protocol

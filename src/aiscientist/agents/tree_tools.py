@@ -52,7 +52,8 @@ from aiscientist.hypotheses.lessons import (
     lesson_prompt,
 )
 from aiscientist.hypotheses.lessons import relevant_lessons as _relevant
-from aiscientist.hypotheses.tree import DEFAULT_LEASE_S, TERMINAL, HypothesisTree
+from aiscientist.hypotheses.states import TERMINAL
+from aiscientist.hypotheses.tree import DEFAULT_LEASE_S, HypothesisTree
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Pointer
 from aiscientist.models.base import Model
 from aiscientist.workspace.view import WorkspaceView

@@ -14,7 +14,8 @@ from aiscientist.hypotheses.events import (
     TreeEvent,
     TreeSnapshot,
 )
-from aiscientist.hypotheses.tree import TRANSITIONS, HypothesisTree
+from aiscientist.hypotheses.states import TRANSITIONS
+from aiscientist.hypotheses.tree import HypothesisTree
 
 __all__ = [
     "TRANSITIONS",

@@ -52,20 +52,13 @@ from aiscientist.hypotheses.events import (
     TreeSnapshot,
 )
 from aiscientist.hypotheses.index import TreeIndex
+from aiscientist.hypotheses.states import (
+    check_holder,
+    check_move,
+    lease_live,
+)
 from aiscientist.messages import new_id
 
-TRANSITIONS: dict[HypothesisState, frozenset[HypothesisState]] = {
-    "proposed": frozenset({"critiqued", "abandoned"}),
-    "critiqued": frozenset({"claimed", "abandoned"}),
-    "claimed": frozenset({"running", "critiqued", "claimed", "abandoned"}),
-    "running": frozenset({"verified", "refuted", "abandoned", "claimed"}),
-    "verified": frozenset(),
-    "refuted": frozenset(),
-    "abandoned": frozenset(),
-}
-"""Legal state changes. claimed/running -> claimed only as a takeover of an expired lease."""
-
-TERMINAL: frozenset[HypothesisState] = frozenset({"verified", "refuted", "abandoned"})
 DEFAULT_LEASE_S = 600.0
 RECENT_OPS = 1024
 """How many op ids are remembered for exactly-once retries (kept in snapshots too)."""
@@ -157,9 +150,6 @@ class HypothesisTree:
             out.append(parent)
             parent = self.hypothesis(parent).parent
         return out
-
-    def lease_live(self, node: HypothesisNode, now: float) -> bool:
-        return node.lease is not None and now < node.lease.expires_at
 
     def frontier(self, now: float | None = None) -> list[str]:
         """Claimable hypotheses: critiqued ones, then claimed/running ones whose lease expired.
@@ -329,7 +319,7 @@ class HypothesisTree:
                 raise TreeError("a hypothesis needs a non-empty title")
         elif isinstance(ev, CritiqueEvent):
             node = self.hypothesis(ev.id)
-            self._check_move(node, "critiqued" if ev.accept else "abandoned")
+            check_move(node, "critiqued" if ev.accept else "abandoned")
             if node.state != "proposed":
                 raise IllegalTransitionError(
                     f"hypothesis {ev.id!r} is {node.state!r}; only proposed ones are critiqued"
@@ -341,14 +331,14 @@ class HypothesisTree:
         elif isinstance(ev, ClaimEvent):
             node = self.hypothesis(ev.id)
             if node.state in ("claimed", "running"):
-                if self.lease_live(node, ev.at):
+                if lease_live(node, ev.at):
                     assert node.lease is not None
                     raise ClaimConflictError(
                         f"hypothesis {ev.id!r} is leased by {node.lease.owner!r} until "
                         f"{node.lease.expires_at!r}; pick another from the frontier"
                     )
             else:
-                self._check_move(node, "claimed")
+                check_move(node, "claimed")
             if ev.expires_at <= ev.at:
                 raise TreeError(f"lease must end after it starts, got {ev.expires_at!r}")
         elif isinstance(ev, RenewEvent | ReleaseEvent | StartEvent):
@@ -359,13 +349,13 @@ class HypothesisTree:
                 StartEvent: "running",
             }[type(ev)]
             if not isinstance(ev, RenewEvent) or node.state not in ("claimed", "running"):
-                self._check_move(node, target)
-            self._check_holder(node, ev.owner, ev.at)
+                check_move(node, target)
+            check_holder(node, ev.owner, ev.at)
         elif isinstance(ev, FinishEvent):
             node = self.hypothesis(ev.id)
-            self._check_move(node, ev.state)
+            check_move(node, ev.state)
             if ev.owner:
-                self._check_holder(node, ev.owner, ev.at)
+                check_holder(node, ev.owner, ev.at)
         elif isinstance(ev, EvidenceEvent):
             e = ev.evidence
             if e.id in self._nodes:
@@ -386,27 +376,6 @@ class HypothesisTree:
             e = self.evidence(ev.champion.evidence_id)
             if e.status != "ok" or e.metric is None:
                 raise TreeError(f"evidence {e.id!r} has no valid metric; it cannot be champion")
-
-    def _check_move(self, node: HypothesisNode, target: HypothesisState) -> None:
-        if target not in TRANSITIONS[node.state]:
-            legal: list[str] = sorted(TRANSITIONS[node.state]) or ["none: it is final"]
-            raise IllegalTransitionError(
-                f"hypothesis {node.id!r} cannot go from {node.state!r} to {target!r}; "
-                f"legal next states: {', '.join(legal)}"
-            )
-
-    def _check_holder(self, node: HypothesisNode, owner: str, at: float) -> None:
-        if node.lease is None or node.lease.owner != owner:
-            holder = node.lease.owner if node.lease else None
-            raise ClaimConflictError(
-                f"{owner!r} does not hold hypothesis {node.id!r} (holder: {holder!r}); "
-                "claim it first"
-            )
-        if at >= node.lease.expires_at:
-            raise ClaimConflictError(
-                f"{owner!r}'s lease on {node.id!r} expired at {node.lease.expires_at!r}; "
-                "renew leases before they expire, or claim it again"
-            )
 
     def _apply(self, ev: TreeEvent) -> None:
         if isinstance(ev, ProposeEvent):

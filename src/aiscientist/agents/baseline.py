@@ -13,6 +13,7 @@ steered session (``agents/steering.py``).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from aiscientist.tasks.metrics import get_metric
@@ -163,8 +164,9 @@ def baseline_program(metric: str) -> str:
     return _PROGRAM.format(metric=name, kind=kind_of(name), score=_SCORES[name])
 
 
+@functools.cache
 def task_metric(run_dir: Path) -> str:
-    """The metric of the task of the run in ``run_dir``."""
+    """The metric of the task of the run in ``run_dir`` (read once per run)."""
     from aiscientist.tasks import load_task
     from aiscientist.workspace.rundir import read_manifest
 

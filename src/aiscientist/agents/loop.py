@@ -77,7 +77,7 @@ class Agent:
             self._add(ChatMessage("assistant", "", tool_calls=(call,)))
             out = self.tools.call(call.name, call.arguments)
             if self.steering is not None:
-                self.steering.refuse(call)  # remembered: the model is not to repeat it
+                self.steering.remember(call)  # the model is not to repeat it
             self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
 
     def run(self) -> Outcome:

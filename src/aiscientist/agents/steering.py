@@ -87,13 +87,17 @@ class Steering:
             return specs, ToolChoice(tuple(n for n in self.tools.names() if n != "finish"))
         return specs, "auto"
 
-    def refuse(self, call: ToolCall) -> str | None:
-        """Why ``call`` is not run (an exact repeat of the previous read), or None."""
+    def remember(self, call: ToolCall) -> bool:
+        """Note ``call`` as the latest; True when it repeats the previous call and only reads."""
         key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
         tool = self.tools.tools.get(call.name)
         repeat = key == self._last_call and tool is not None and tool.reads_only
         self._last_call = key
-        if repeat:
+        return repeat
+
+    def refuse(self, call: ToolCall) -> str | None:
+        """Why ``call`` is not run (an exact repeat of the previous read), or None."""
+        if self.remember(call):
             return (
                 f"ERROR: you just called {call.name} with these same arguments; its result is "
                 "above. Do not repeat it: take the next step of your task."

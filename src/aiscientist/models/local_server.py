@@ -328,7 +328,7 @@ class LocalModelServer:
                     f"starting; its log ({self.log_path}) ends with:\n{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(self._get("/models"), timeout=2) as r:
+                with urllib.request.urlopen(self.request("/models"), timeout=2) as r:
                     if r.status == 200:
                         return
             except (urllib.error.URLError, OSError):
@@ -340,7 +340,8 @@ class LocalModelServer:
             f"Its log ({self.log_path}) ends with:\n{self.log_tail()}"
         )
 
-    def _get(self, path: str) -> urllib.request.Request:
+    def request(self, path: str) -> urllib.request.Request:
+        """A request to ``base_url + path`` that carries the server's key."""
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         return urllib.request.Request(self.base_url + path, headers=headers)
 
@@ -426,7 +427,7 @@ def generate_once(server: LocalModelServer, max_tokens: int = 24) -> dict[str, f
             "max_tokens": tokens,
             "temperature": 0.0,
         }
-        req = server._get("/chat/completions")
+        req = server.request("/chat/completions")
         req.data = json.dumps(body).encode()
         req.add_header("Content-Type", "application/json")
         start = time.monotonic()

@@ -155,3 +155,22 @@ def test_the_implementation_prompt_shows_a_program_of_the_tasks_shape(tmp_path: 
     auc = create_run("interaction-classification", cfg, root=tmp_path)
     assert 'KIND = "probability"' in improve_contract(auc, "improve")
     assert improve_contract(regression, "replicate") == ""
+
+
+def test_a_directory_or_escaping_path_in_a_delegations_inputs_is_not_preloaded(
+    tmp_path: Path,
+) -> None:
+    """A model once handed implementation `submission` (a directory) as an input; reading it
+    on the session's behalf crashed the session before its first step."""
+    from aiscientist.agents.specialists import preload_calls
+    from aiscientist.workspace.view import WorkspaceView
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
+    view = WorkspaceView(run_dir, "implementation")
+    calls = preload_calls(
+        "implementation", view, "improve", ["submission", "../outside.txt", "task/description.md"]
+    )
+    paths = [c.arguments["path"] for c in calls]
+    assert "submission" not in paths and "../outside.txt" not in paths
+    assert "task/description.md" in paths

@@ -35,6 +35,7 @@ from aiscientist.agents.workspace_tools import (
     write_tools,
 )
 from aiscientist.config import RunConfig
+from aiscientist.errors import WorkspaceError
 from aiscientist.experiments.pool import ExperimentService
 from aiscientist.experiments.tools import adopt_tool, experiment_tools
 from aiscientist.hypotheses.champion import ChampionGate
@@ -61,6 +62,15 @@ def required_outputs(role: str, kind: str) -> tuple[str, ...]:
 
 
 SESSION_LOGS = {"implementation": "agent/impl_log.md", "experimentation": EXP_LOG}
+
+
+def _is_file(view: WorkspaceView, path: str) -> bool:
+    """Whether ``path`` (perhaps a model's, in a delegation's inputs) is a file in the
+    workspace: a directory or a path that escapes it is not read on the session's behalf."""
+    try:
+        return view.path(path).is_file()
+    except WorkspaceError:
+        return False
 
 
 def improve_contract(run_dir: Path, kind: str) -> str:
@@ -93,7 +103,7 @@ def preload_calls(role: str, view: WorkspaceView, kind: str, inputs: list[str]) 
     calls: list[ToolCall] = []
     seen: set[str] = set()
     for path, limit in wanted:
-        if path in seen or not view.exists(path) or len(calls) >= PRELOAD_FILES:
+        if path in seen or not _is_file(view, path) or len(calls) >= PRELOAD_FILES:
             continue
         seen.add(path)
         args: dict[str, object] = {"path": path, "limit": limit}

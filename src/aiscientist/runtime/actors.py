@@ -33,6 +33,7 @@ from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.orchestrator import Orchestrator
 from aiscientist.agents.specialists import Specialist
 from aiscientist.config import RunConfig
+from aiscientist.errors import ToolError, WorkspaceError
 from aiscientist.messages import (
     Budget,
     Delegation,
@@ -290,7 +291,17 @@ class _OrchestratorActor:
     def _call(self, d: Delegation) -> Result:
         def once(attempt: int) -> Result:  # retried while a restarted actor comes back
             actor = self._specialist(d.role, fresh=attempt > 0)
-            result: Result = fetch(actor.handle.remote(d))
+            try:
+                result: Result = fetch(actor.handle.remote(d))
+            except ray.exceptions.RayTaskError as exc:
+                if not isinstance(exc.cause, WorkspaceError | ToolError):
+                    raise
+                # the session was refused something it asked for: a failed result the
+                # orchestrator reads (and the journal keeps), not a remote traceback
+                why = f"specialist {d.role!r} failed: {type(exc.cause).__name__}: {exc.cause}"
+                return Result(
+                    delegation_id=d.id, role=d.role, status="failed", summary=Summary(why[:1000])
+                )
             return result
 
         try:

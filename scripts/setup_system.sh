@@ -8,6 +8,7 @@ need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # a static busybox is the whole rootfs of the Docker sandbox test image (no registry needed)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then

@@ -124,9 +124,24 @@ def tree(run_dir: Path) -> None:
 
 
 @app.command()
-def report(run_dir: Path) -> None:
-    """An HTML report: timeline, metric over time, tree, lessons, cost."""
-    _not_yet("report")
+def report(
+    target: Annotated[
+        Path, typer.Argument(help="RUN_DIR, or a batch summary (batch-*.json) or its directory")
+    ],
+) -> None:
+    """One self-contained HTML report (grade, score over time, experiments, tree, lessons,
+    spend, delegations); for a batch, a table of its runs linked to each run's report."""
+    from aiscientist.report.batch import write_batch_report
+    from aiscientist.report.html import write_report
+
+    try:
+        if (target / "run.json").is_file():
+            page = write_report(target)
+        else:
+            page = write_batch_report(target, say=lambda m: err.print(f"[dim]{m}[/]"))
+    except AIScientistError as exc:
+        _die(str(exc))
+    print(f"REPORT={page}", flush=True)  # plain: scripts parse this line
 
 
 @app.command()

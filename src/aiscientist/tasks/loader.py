@@ -10,11 +10,18 @@ Layouts:
   ``blacklist.txt`` and ``config.yaml``.
 
 Everything is validated before a ``Task`` exists, so a bad file never leaves a half-loaded task.
+Whatever a task directory holds, loading it either returns a ``Task`` or raises ``TaskError``
+naming the file, the field and the value: bad YAML or JSON, wrong types, missing columns, bad
+encodings, paths or symlinks that leave the task directory, and symlinks from the files agents
+see into the hidden ones (``private/``, the leaderboard, the rubric) are all refused.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import re
+import reprlib
 from pathlib import Path
 from typing import Literal
 
@@ -26,7 +33,19 @@ from aiscientist.errors import TaskError
 from aiscientist.tasks import BUNDLED_DIR
 from aiscientist.tasks.metrics import get_metric
 from aiscientist.tasks.rubric import read_rubric
-from aiscientist.tasks.task import Task
+from aiscientist.tasks.task import HIDDEN_TOP_LEVEL, Task, TaskKind
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""A task id: it names the run directory (``<id>-<time>-<suffix>``) and the run's actors."""
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 80
+_short.maxlevel = 3
+
+
+def show(value: object) -> str:
+    """``repr`` of a value from a task file, bounded (a value can be huge or deeply nested)."""
+    return _short.repr(value)
 
 
 class DatasetConfig(StrictModel):
@@ -101,24 +120,74 @@ def load_task(ref: str | Path) -> Task:
 
     Raises ``TaskError`` (``RubricError`` for rubrics) naming the file, field and problem.
     """
-    path = Path(ref).expanduser()
-    if not path.is_dir():
-        if isinstance(ref, str) and (BUNDLED_DIR / ref).is_dir() and "/" not in ref:
-            path = BUNDLED_DIR / ref
-        else:
-            raise TaskError(
-                f"task {str(ref)!r} is neither a directory nor a bundled task; "
-                f"bundled tasks are {list_bundled()}"
-            )
-    root = path.resolve()
-    if (root / "paper.md").is_file() or (root / "rubric.json").is_file():
+    try:
+        path = Path(ref).expanduser()
+        if not path.is_dir():
+            if isinstance(ref, str) and "/" not in ref and (BUNDLED_DIR / ref).is_dir():
+                path = BUNDLED_DIR / ref
+            else:
+                raise TaskError(
+                    f"task {show(str(ref))} is neither a directory nor a bundled task; "
+                    f"bundled tasks are {list_bundled()}"
+                )
+        root = path.resolve()
+        is_paper = (root / "paper.md").is_file() or (root / "rubric.json").is_file()
+        is_competition = (root / "description.md").is_file() or (root / "public").is_dir()
+    except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, name too long, link loop
+        raise TaskError(f"task {show(str(ref))} cannot be opened: {exc}") from exc
+    if is_paper:
+        _check_links(root, "replicate")
         return _load_paper(root)
-    if (root / "description.md").is_file() or (root / "public").is_dir():
+    if is_competition:
+        _check_links(root, "improve")
         return _load_competition(root)
     raise TaskError(
         f"{root}: not a task directory: expected paper.md and rubric.json (PaperBench) or "
         "description.md, public/ and private/ (MLE-bench)"
     )
+
+
+def _check_links(root: Path, kind: TaskKind) -> None:
+    """Refuse symlinks that leave the task directory (agents get a copy of the public files, so
+    a link to ``/etc`` or ``~/.ssh`` would hand them the host's files; the grader would read an
+    answers file from anywhere) and links from what agents see into what they must not."""
+    hidden = HIDDEN_TOP_LEVEL[kind]
+    for link in _symlinks(root):
+        rel = link.relative_to(root).as_posix()
+        try:
+            target = link.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            raise TaskError(
+                f"{link}: symlink {rel!r} -> {os.readlink(link)!r} cannot be followed "
+                f"({exc}); replace it with the file or remove it"
+            ) from exc
+        if not target.is_relative_to(root):
+            raise TaskError(
+                f"{link}: symlink {rel!r} points to {str(target)!r}, outside the task "
+                f"directory {str(root)!r}; copy the file into the task instead"
+            )
+        into = target.relative_to(root).parts
+        if rel.split("/")[0] not in hidden and into and into[0] in hidden:
+            raise TaskError(
+                f"{link}: symlink {rel!r} points to {target.relative_to(root).as_posix()!r}, "
+                "which agents must not see; agents would read it through the link"
+            )
+
+
+def _symlinks(root: Path) -> list[Path]:
+    """Every symlink under ``root``, not following any (one ``scandir`` per directory)."""
+    found, todo = [], [str(root)]
+    while todo:
+        try:
+            with os.scandir(todo.pop()) as entries:
+                for entry in entries:
+                    if entry.is_symlink():
+                        found.append(Path(entry.path))
+                    elif entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
+        except OSError as exc:
+            raise TaskError(f"{exc.filename}: cannot list the task directory: {exc}") from exc
+    return found
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -131,12 +200,17 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, object]:
+    text = _read_text(path, "config.yaml")
     try:
-        data = yaml.safe_load(_read_text(path, "config.yaml"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TaskError(f"{path}: not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise TaskError(f"{path}: nested too deeply to read; a task config is flat") from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # a date or number YAML cannot build
+        raise TaskError(f"{path}: holds a value YAML cannot build: {exc}") from exc
     if not isinstance(data, dict):
-        raise TaskError(f"{path}: must be a YAML mapping, got {type(data).__name__} {data!r:.80}")
+        raise TaskError(f"{path}: must be a YAML mapping, got {type(data).__name__} {show(data)}")
     return data
 
 
@@ -144,7 +218,7 @@ def _validation_message(path: Path, exc: ValidationError) -> TaskError:
     problems = []
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        got = f" (got {err['input']!r:.60})" if "input" in err and err["type"] != "missing" else ""
+        got = f" (got {show(err['input'])})" if "input" in err and err["type"] != "missing" else ""
         problems.append(f"field {field!r}: {err['msg']}{got}")
     return TaskError(f"{path}: " + "; ".join(problems))
 
@@ -160,7 +234,7 @@ def _load_paper(root: Path) -> Task:
             cfg = PaperConfig.model_validate(_read_yaml(cfg_path))
         except ValidationError as exc:
             raise _validation_message(cfg_path, exc) from exc
-        name = cfg.id
+        name = _check_id(cfg_path, cfg.id)
     addendum = ""
     if (root / "addendum.md").exists():
         addendum = _read_text(root / "addendum.md", "addendum.md")
@@ -182,8 +256,24 @@ def _load_paper(root: Path) -> Task:
     )
 
 
+def _check_id(cfg: Path, task_id: str) -> str:
+    if not _NAME.fullmatch(task_id):
+        raise TaskError(
+            f"{cfg}: field 'id' = {show(task_id)} is not a plain name (letters, digits, '.', "
+            "'_', '-'; at most 128, starting with a letter or digit): it names the run "
+            "directory; rename it"
+        )
+    return task_id
+
+
 def _resolve_data(root: Path, rel: str, default: str, field: str, cfg: Path) -> Path:
-    """Find a data file named by config: as given, under ``prepared/``, or at the default."""
+    """Find a data file named by config: as given, under ``prepared/``, or at the default;
+    always inside the task directory."""
+    where = f"{cfg}: field {field!r} = {show(rel)}"
+    if "\0" in rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise TaskError(
+            f"{where}: must be a path relative to the task directory, inside it; fix the path"
+        )
     candidates = [root / rel, root / "prepared" / rel]
     parts = Path(rel).parts
     if "prepared" in parts:  # MLE-bench writes "<id>/prepared/private/test.csv"
@@ -191,19 +281,29 @@ def _resolve_data(root: Path, rel: str, default: str, field: str, cfg: Path) -> 
         candidates += [root / "prepared" / tail, root / tail]
     candidates += [root / default, root / "prepared" / default]
     for c in candidates:
-        if c.is_file():
+        try:
+            found = c.is_file()
+        except OSError as exc:  # a name too long
+            raise TaskError(f"{where}: unusable path ({exc.strerror}); fix the path") from exc
+        if found:
             return c.resolve()
     raise TaskError(
-        f"{cfg}: field {field!r} = {rel!r}: no such file under {root} (also tried "
+        f"{where}: no such file under {root} (also tried "
         f"prepared/ and {default!r}); put the file there or fix the path"
     )
 
 
 def _csv_header(path: Path) -> list[str]:
+    """The first row of a CSV (UTF-8, a byte-order mark allowed); only the header is read."""
     try:
-        with path.open(newline="") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             header = next(csv.reader(fh), [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
+        raise TaskError(
+            f"{path}: header is not UTF-8 (byte {exc.object[exc.start : exc.start + 1]!r} at "
+            f"offset {exc.start}); save the file as UTF-8"
+        ) from exc
+    except (OSError, csv.Error) as exc:
         raise TaskError(f"{path}: cannot read CSV header: {exc}") from exc
     return [h.strip() for h in header]
 
@@ -224,6 +324,7 @@ def _load_competition(root: Path) -> Task:
         metric = get_metric(cfg.grader.name)
     except KeyError as exc:
         raise TaskError(f"{cfg_path}: field 'grader.name': {exc.args[0]}") from exc
+    _check_id(cfg_path, cfg.id)
     sample = _resolve_data(
         root,
         cfg.dataset.sample_submission,
@@ -237,18 +338,21 @@ def _load_competition(root: Path) -> Task:
     header = _csv_header(sample)
     if len(header) < 2:
         raise TaskError(
-            f"{sample}: header {header!r} needs an id column and at least one target column"
+            f"{sample}: header {show(header)} needs an id column and at least one target column"
         )
     id_column = cfg.id_column or header[0]
     targets = tuple(cfg.target_columns or [h for h in header if h != id_column])
     for col in (id_column, *targets):
         if col not in header:
             raise TaskError(
-                f"{cfg_path}: column {col!r} is not in the sample submission header {header!r}; "
-                "fix id_column/target_columns"
+                f"{cfg_path}: column {show(col)} is not in the sample submission header "
+                f"{show(header)} (in {str(sample)!r}); fix id_column/target_columns or the file"
             )
     if id_column not in _csv_header(answers):
-        raise TaskError(f"{answers}: answers have no id column {id_column!r}")
+        raise TaskError(
+            f"{answers}: answers have no id column {show(id_column)} (header "
+            f"{show(_csv_header(answers))}); add it or fix id_column in {cfg_path}"
+        )
     leaderboard = root / "leaderboard.csv"
     lb_path = leaderboard.resolve() if leaderboard.is_file() else None
     if lb_path is not None and "score" not in _csv_header(lb_path):

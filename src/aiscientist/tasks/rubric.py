@@ -13,6 +13,8 @@ with ``#2``, ``#3`` ... for a repeat), and ids are kept as written.
 from __future__ import annotations
 
 import json
+import math
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
@@ -33,6 +35,19 @@ _KNOWN_KEYS = {
     "task_category",
     "finegrained_task_category",
 }
+
+
+MAX_DEPTH = 64
+"""Deepest rubric accepted; PaperBench's run to about seven levels."""
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 80
+_short.maxlevel = 3
+
+
+def _show(value: object) -> str:
+    """``repr`` of a value from the file, bounded (it can be huge or deeply nested)."""
+    return _short.repr(value)
 
 
 @dataclass(frozen=True)
@@ -101,9 +116,15 @@ def _fail(source: str, path: str, problem: str) -> RubricError:
     return RubricError(f"{source}: node {path}: {problem}")
 
 
-def _parse(raw: object, source: str, path: str, seen: set[str], parent: str = "") -> RubricNode:
+def _parse(
+    raw: object, source: str, path: str, seen: set[str], parent: str = "", depth: int = 1
+) -> RubricNode:
+    if depth > MAX_DEPTH:
+        raise _fail(
+            source, path, f"the tree is nested more than {MAX_DEPTH} levels deep; flatten it"
+        )
     if not isinstance(raw, dict):
-        raise _fail(source, path, f"must be a JSON object, got {type(raw).__name__} {raw!r:.80}")
+        raise _fail(source, path, f"must be a JSON object, got {type(raw).__name__} {_show(raw)}")
     for key in ("id", "requirements", "weight"):
         if key not in raw:
             raise _fail(
@@ -111,27 +132,33 @@ def _parse(raw: object, source: str, path: str, seen: set[str], parent: str = ""
             )
     node_id = raw["id"]
     if not isinstance(node_id, str) or not node_id:
-        raise _fail(source, path, f"field 'id' must be a non-empty string, got {node_id!r}")
-    path = f"{path}[id={node_id!r}]"
+        raise _fail(source, path, f"field 'id' must be a non-empty string, got {_show(node_id)}")
+    path = f"{path}[id={_show(node_id)}]"
     key = f"{parent}/{node_id}" if parent else node_id
     if key in seen:  # the same id twice under one parent: number the repeats
         key = next(f"{key}#{n}" for n in range(2, len(seen) + 3) if f"{key}#{n}" not in seen)
     seen.add(key)
     req = raw["requirements"]
     if not isinstance(req, str):
-        raise _fail(source, path, f"field 'requirements' must be a string, got {req!r:.80}")
+        raise _fail(source, path, f"field 'requirements' must be a string, got {_show(req)}")
     weight = raw["weight"]
     if isinstance(weight, bool) or not isinstance(weight, int | float):
-        raise _fail(source, path, f"field 'weight' must be a number, got {weight!r}")
+        raise _fail(source, path, f"field 'weight' must be a number, got {_show(weight)}")
+    try:
+        finite = math.isfinite(weight)
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite:
+        raise _fail(source, path, f"field 'weight' must be a finite number, got {_show(weight)}")
     if weight < 0:
         raise _fail(source, path, f"field 'weight' is negative ({weight!r}); use 0 or more")
     subs_raw = raw.get("sub_tasks", [])
     if subs_raw is None:
         subs_raw = []
     if not isinstance(subs_raw, list):
-        raise _fail(source, path, f"field 'sub_tasks' must be a list, got {subs_raw!r:.80}")
+        raise _fail(source, path, f"field 'sub_tasks' must be a list, got {_show(subs_raw)}")
     subs = tuple(
-        _parse(child, source, f"{path}.sub_tasks[{i}]", seen, key)
+        _parse(child, source, f"{path}.sub_tasks[{i}]", seen, key, depth + 1)
         for i, child in enumerate(subs_raw)
     )
     category = raw.get("task_category")
@@ -140,28 +167,29 @@ def _parse(raw: object, source: str, path: str, seen: set[str], parent: str = ""
         raise _fail(
             source,
             path,
-            f"field 'finegrained_task_category' must be a string or null, got {fine!r}",
+            f"field 'finegrained_task_category' must be a string or null, got {_show(fine)}",
         )
     if subs:
-        if sum(c.weight for c in subs) <= 0:
+        if not 0 < sum(c.weight for c in subs) < math.inf:
             raise _fail(
                 source,
                 path,
-                "the weights of its sub_tasks sum to 0; give at least "
-                "one sub_task a positive weight",
+                f"the weights of its sub_tasks sum to {sum(c.weight for c in subs)!r}; give at "
+                "least one sub_task a positive weight, and keep their sum finite",
             )
         if category is not None and category not in TASK_CATEGORIES:
             raise _fail(
                 source,
                 path,
-                f"field 'task_category' is {category!r}; expected one "
+                f"field 'task_category' is {_show(category)}; expected one "
                 f"of {list(TASK_CATEGORIES)} or null",
             )
     elif category not in TASK_CATEGORIES:
         raise _fail(
             source,
             path,
-            f"leaf has task_category {category!r}; a leaf needs one of {list(TASK_CATEGORIES)}",
+            f"leaf has task_category {_show(category)}; a leaf needs one of "
+            f"{list(TASK_CATEGORIES)}",
         )
     extra = {k: v for k, v in raw.items() if k not in _KNOWN_KEYS}
     return RubricNode(
@@ -185,9 +213,14 @@ def read_rubric(path: str | Path) -> RubricNode:
     """Read and validate a ``rubric.json``; raises ``RubricError`` naming what is wrong."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise RubricError(f"cannot read rubric {str(p)!r}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RubricError(
+            f"{p}: not UTF-8 (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
+            f"{exc.start}); save the rubric as UTF-8 JSON"
+        ) from exc
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -195,4 +228,10 @@ def read_rubric(path: str | Path) -> RubricNode:
             f"{p}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
             "fix the syntax (a PaperBench rubric.json is one JSON object)"
         ) from exc
+    except RecursionError as exc:
+        raise RubricError(
+            f"{p}: nested too deeply to read (a rubric is at most {MAX_DEPTH} levels)"
+        ) from exc
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise RubricError(f"{p}: holds a number JSON cannot hold here: {exc}") from exc
     return parse_rubric(raw, str(p))

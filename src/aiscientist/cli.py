@@ -99,11 +99,24 @@ def resume(
 
 
 @app.command()
-def status(run_dir: Path) -> None:
-    """Where a run stands: stage, experiments, best metric, spend."""
+def status(
+    run_dir: Path,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="A live view, redrawn until the run ends or Ctrl-C")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between redraws with --watch")
+    ] = 2.0,
+) -> None:
+    """Where a run stands: stage, experiments, best metric, spend (--watch: live)."""
     from aiscientist.report.status import run_status
+    from aiscientist.report.status import watch as watch_run
 
     try:
+        if watch:
+            ended = watch_run(run_dir, console, interval=interval)
+            console.print(f"run {ended}" if ended != "interrupted" else "stopped watching")
+            return
         st = run_status(run_dir)
     except UserError as exc:
         _die(str(exc))

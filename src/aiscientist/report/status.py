@@ -1,10 +1,21 @@
-"""``aiscientist status RUN_DIR``: where a run stands."""
+"""``aiscientist status RUN_DIR``: where a run stands; with ``--watch``, a live view of it
+(champion, experiments running per node, spend against the budget, the last delegations)
+redrawn from the workspace until the run ends."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from aiscientist.errors import UserError
 from aiscientist.experiments.records import scan
 from aiscientist.messages import RunManifest
 from aiscientist.workspace.journal import Journal
@@ -65,3 +76,110 @@ def run_status(run_dir: Path) -> RunStatus:
         delegations=len(journal.results()) + len(journal.pending()),
         pending_delegations=len(journal.pending()),
     )
+
+
+# ---- aiscientist status RUN_DIR --watch: a live view that only reads files ----
+
+
+def _budget_line(spent: float, limit: object, unit: str, fmt: str = "{:.1f}") -> str:
+    used = fmt.format(spent)
+    if not isinstance(limit, int | float) or isinstance(limit, bool) or limit <= 0:
+        return f"{used} {unit} (no limit)"
+    share = spent / float(limit)
+    colour = "green" if share < 0.75 else "yellow" if share < 1.0 else "red"
+    return f"{used} / {fmt.format(float(limit))} {unit} [{colour}]({share:.0%})[/]"
+
+
+def live_view(run_dir: Path, now: float | None = None, last: int = 6) -> Group:
+    """One frame of the live view: run, champion, experiments running per node, spend vs
+    budget, the last delegations. Reads ``run.json``, ``agent/experiments``, ``tree/`` and the
+    journal; raises ``UserError`` when ``run.json`` is missing or unreadable."""
+    from aiscientist.report.data import END_STATES, load_run
+
+    t = time.time() if now is None else now
+    d = load_run(run_dir)
+    m = d.manifest
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("run", f"{m.run_id}  ({m.task.name}, {m.task.kind})")
+    head.add_row("status", f"[bold]{m.status}[/]  stage {m.stage}  {escape(m.note[:120])}")
+    if d.tree is not None and d.tree.champion is not None:
+        c = d.tree.champion
+        title = d.tree.hypothesis(c.hypothesis_id).title
+        head.add_row("champion", f"{c.metric:.6g}  {escape(title[:80])} ({c.hypothesis_id})")
+    else:
+        scored = [e.score for e in d.experiments if e.status == "ok" and e.score is not None]
+        best = (min if d.lower_is_better else max)(scored) if scored else None
+        head.add_row("champion", "-" if best is None else f"{best:.6g} (best experiment)")
+    if m.score is not None:
+        head.add_row("graded score", f"{m.score:.6g}")
+    budget = m.config.get("budget") if isinstance(m.config.get("budget"), dict) else {}
+    assert isinstance(budget, dict)
+    s = m.spend
+    head.add_row("wall", _budget_line(s.wall_seconds / 60, budget.get("wall_minutes"), "min"))
+    head.add_row("cost", _budget_line(s.usd, budget.get("usd"), "USD", "{:.4f}"))
+    head.add_row("tokens", _budget_line(s.tokens, budget.get("tokens"), "tokens", "{:.0f}"))
+    done = [e for e in d.experiments if e.status not in ("running", "queued")]
+    failed = sum(1 for e in done if e.status != "ok")
+    live = [e for e in d.experiments if e.status in ("running", "queued")]
+    head.add_row("experiments", f"{len(done)} done ({failed} failed), {len(live)} running")
+    nodes = Table(title="running per node", title_justify="left", expand=False)
+    for col in ("node", "experiment", "hypothesis", "for"):
+        nodes.add_column(col)
+    for e in sorted(live, key=lambda e: (e.node_id, e.started_at)):
+        took = f"{(t - e.started_at) / 60:.1f} min" if e.started_at else "queued"
+        nodes.add_row(e.node_id[:10] or "-", e.exp_id, e.hypothesis_id or "-", took)
+    if not live:
+        nodes.add_row("-", "none", "", "")
+    ended = "[dim]no result[/]" if m.status in END_STATES else "[blue]running[/]"
+    dels = Table(title=f"last {last} delegations", title_justify="left")
+    for col in ("sent", "role", "instruction", "result"):
+        dels.add_column(col, overflow="fold")
+    for r in d.delegations[-last:]:
+        res = r.result
+        verdict = (
+            ended
+            if res is None
+            else (f"[green]{res.status}[/]" if res.status == "ok" else f"[red]{res.status}[/]")
+        )
+        dels.add_row(
+            time.strftime("%H:%M:%S", time.gmtime(r.sent_at)),
+            r.delegation.role,
+            escape(r.delegation.instruction[:70]),
+            verdict + (f" {escape(res.summary.text[:60])}" if res else ""),
+        )
+    stamp = time.strftime("%H:%M:%S", time.gmtime(t))
+    return Group(head, nodes, dels, Text(f"updated {stamp} UTC; Ctrl-C to stop", style="dim"))
+
+
+def watch(
+    run_dir: Path,
+    console: Console,
+    interval: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Redraw ``live_view`` every ``interval`` seconds until the run reaches an end state
+    (returns its status) or Ctrl-C (returns ``"interrupted"``). Only reads files, so it
+    outlives a driver that dies or is resumed; an unreadable frame keeps the last one."""
+    from aiscientist.report.data import END_STATES
+
+    good = live_view(run_dir)  # a directory that is no run fails here, once
+    try:
+        with Live(good, console=console, auto_refresh=False, transient=False) as live:
+            while True:
+                status: str = ""
+                frame = good
+                try:
+                    good = frame = live_view(run_dir)
+                    status = read_manifest(run_dir).status
+                except (UserError, OSError) as exc:  # e.g. a driver dying mid-rewrite
+                    frame = Group(Text(f"waiting: {exc}", style="yellow"), good)
+                live.update(frame, refresh=True)
+                if status in END_STATES:
+                    return status
+                sleep(interval)
+    except KeyboardInterrupt:
+        return "interrupted"
+    finally:
+        console.line()

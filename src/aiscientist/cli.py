@@ -1,4 +1,5 @@
-"""The command line: run, resume, status, tree, report, grade, batch, doctor, setup-local."""
+"""The command line: run, resume, status, tree, report, export, grade, batch, doctor,
+setup-local."""
 
 from __future__ import annotations
 
@@ -155,6 +156,32 @@ def report(
     except AIScientistError as exc:
         _die(str(exc))
     print(f"REPORT={page}", flush=True)  # plain: scripts parse this line
+
+
+export_app = typer.Typer(no_args_is_help=True, help="Export a run to other tools.")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("mlflow")
+def export_mlflow(
+    run_dir: Path,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)"),
+    ] = None,
+) -> None:
+    """Each experiment of a run as an MLflow run: params, verified and reported metrics,
+    artifacts (log, code) and the hypothesis tree as tags. Needs `aiscientist[mlflow]`."""
+    from aiscientist.report.mlflow_export import export_mlflow as export
+
+    try:
+        done = export(run_dir, tracking_uri, say=lambda m: err.print(f"[dim]{m}[/]"))
+    except AIScientistError as exc:
+        _die(str(exc))
+    console.print(
+        f"{done.added} experiments exported ({len(done.runs)} in all) to MLflow experiment "
+        f"{done.experiment_id} at {done.tracking_uri}"
+    )
 
 
 @app.command()

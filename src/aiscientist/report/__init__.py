@@ -1,2 +1,3 @@
-"""Reports over a run directory: status, the hypothesis tree, the HTML report. Read-only:
-must never write anything but its own output files (``tree.html``, ``report.html``)."""
+"""Reports over a run directory: status (and its live view), the hypothesis tree, the HTML
+report, the batch page, the MLflow export. Read-only: must never write into a run directory
+anything but its own output files (``tree.html``, ``report.html``, a batch's page)."""

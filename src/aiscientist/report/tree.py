@@ -27,7 +27,8 @@ COLOURS: dict[str, str] = {
 }
 
 
-def _best_metric(tree: HypothesisTree, hid: str, lower_is_better: bool) -> float | None:
+def best_metric(tree: HypothesisTree, hid: str, lower_is_better: bool) -> float | None:
+    """The best metric among a hypothesis's ok evidence, or None."""
     values = [e.metric for e in tree.evidence_of(hid) if e.status == "ok" and e.metric is not None]
     if not values:
         return None
@@ -63,7 +64,7 @@ def render_text(tree: HypothesisTree, lower_is_better: bool = False) -> str:
 
     def walk(hid: str, depth: int) -> None:
         node = tree.hypothesis(hid)
-        metric = _best_metric(tree, hid, lower_is_better)
+        metric = best_metric(tree, hid, lower_is_better)
         bits = [f"{'  ' * depth}- [{node.state}] {node.title}"]
         if metric is not None:
             bits.append(f"metric={metric:.6g}")
@@ -109,7 +110,7 @@ font-size:.85em;text-align:center}
 def _html_node(tree: HypothesisTree, hid: str, champ: str | None, lower: bool) -> str:
     node: HypothesisNode = tree.hypothesis(hid)
     esc = html.escape
-    metric = _best_metric(tree, hid, lower)
+    metric = best_metric(tree, hid, lower)
     head = (
         f'<span class="state" style="background:{COLOURS[node.state]}">{node.state}</span> '
         f"{esc(node.title)}"

@@ -15,7 +15,7 @@ from pathlib import Path
 from aiscientist.hypotheses.events import LessonNode
 from aiscientist.hypotheses.tree import HypothesisTree
 from aiscientist.report.data import RunData
-from aiscientist.report.tree import COLOURS, _best_metric
+from aiscientist.report.tree import COLOURS, best_metric
 
 CODE_SUFFIXES = frozenset({".py", ".sh", ".yaml", ".yml", ".toml", ".cfg", ".txt", ".md", ".r"})
 MAX_CODE_BYTES = 200_000
@@ -40,10 +40,17 @@ def code_files(work: Path) -> dict[str, list[str]]:
     return out
 
 
-def code_diff(old: Path | None, new: Path) -> str:
-    """A unified diff of the code in ``new`` against ``old`` (all additions when None)."""
-    before = code_files(old) if old is not None else {}
-    after = code_files(new)
+def code_diff(
+    old: Path | None, new: Path, cache: dict[Path, dict[str, list[str]]] | None = None
+) -> str:
+    """A unified diff of the code in ``new`` against ``old`` (all additions when None);
+    ``cache`` keeps each working copy's files for the next diff that needs them."""
+    seen = {} if cache is None else cache
+    for path in (old, new):
+        if path is not None and path not in seen:
+            seen[path] = code_files(path)
+    before = seen[old] if old is not None else {}
+    after = seen[new]
     lines: list[str] = []
     for name in sorted(set(before) | set(after)):
         a, b = before.get(name, []), after.get(name, [])
@@ -86,14 +93,19 @@ def _work_of(data: RunData, tree: HypothesisTree, hid: str) -> tuple[str, Path] 
     return pick.exp_id, data.run_dir / "agent" / "experiments" / pick.exp_id
 
 
-def node_details(data: RunData, tree: HypothesisTree, hid: str) -> dict[str, object]:
+def node_details(
+    data: RunData,
+    tree: HypothesisTree,
+    hid: str,
+    cache: dict[Path, dict[str, list[str]]] | None = None,
+) -> dict[str, object]:
     """What the panel shows for one hypothesis (plain JSON values)."""
     node = tree.hypothesis(hid)
     mine = _work_of(data, tree, hid)
     parent = _work_of(data, tree, node.parent) if node.parent else None
     diff, against, tail = "", "", ""
     if mine is not None:
-        diff = code_diff(parent[1] / "work" if parent else None, mine[1] / "work")
+        diff = code_diff(parent[1] / "work" if parent else None, mine[1] / "work", cache)
         against = f"{parent[0]} (parent {node.parent})" if parent else "nothing (a root)"
         tail = log_tail(mine[1] / "run.log")
     lesson_ids = tree.index.lessons_of.get(hid, [])
@@ -128,7 +140,7 @@ def node_details(data: RunData, tree: HypothesisTree, hid: str) -> dict[str, obj
 def _item(tree: HypothesisTree, hid: str, champ: str | None, lower: bool) -> str:
     node = tree.hypothesis(hid)
     esc = html.escape
-    metric = _best_metric(tree, hid, lower)
+    metric = best_metric(tree, hid, lower)
     button = (
         f'<button class="node" data-id="{esc(hid)}">'
         f'<span class="state" style="background:{COLOURS[node.state]}">{node.state}</span> '
@@ -152,7 +164,8 @@ def tree_section(data: RunData) -> tuple[str, str]:
     legend = "".join(
         f'<span class="state" style="background:{c}">{s}</span>' for s, c in COLOURS.items()
     )
-    details = {h.id: node_details(data, tree, h.id) for h in tree.hypotheses()}
+    cache: dict[Path, dict[str, list[str]]] = {}
+    details = {h.id: node_details(data, tree, h.id, cache) for h in tree.hypotheses()}
     payload = json.dumps({"champion": champ, "nodes": details}).replace("</", "<\\/")
     body = (
         f'<p class="legend">{legend}</p><div class="treebox"><ul class="tree">{items}</ul>'

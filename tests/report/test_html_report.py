@@ -14,7 +14,7 @@ from report_fixtures import BuiltRun, build_run, copy_run
 
 from aiscientist.errors import UserError
 from aiscientist.messages import RunManifest, TaskRef
-from aiscientist.report.data import load_run
+from aiscientist.report.data import load_run, model_label
 from aiscientist.report.html import write_report
 from aiscientist.workspace.rundir import write_manifest
 
@@ -59,6 +59,10 @@ def test_report_is_one_self_contained_file_with_every_section(report: Path) -> N
     # text from the run is escaped, never markup
     assert "Gradient boosting &lt;b&gt;beats&lt;/b&gt; the sample" in page
     assert "<b>beats</b>" not in page
+    # a failed experiment is a point too (it has no score), and its log's end is on the page
+    assert "failed (no score)" in page
+    assert re.search(r"<details><summary><code>exp-\w+</code> failed \(hyp-broken\)", page)
+    assert "Traceback (most recent call last):\nMemoryError" in page
     # delegations and spend by role and model
     assert "step 3: do the experimentation work" in page and ">pending<" in page
     assert "openai/gpt-4o-mini" in page and "$0.0120" in page
@@ -159,3 +163,9 @@ def test_rendering_writes_only_report_html(built: BuiltRun, tmp_path: Path) -> N
     assert all(after[p] == t for p, t in before.items())
     manifest = msgspec.json.decode((run_dir / "run.json").read_bytes(), type=RunManifest)
     assert manifest.status == "finished"
+
+
+def test_models_are_named_without_server_address_or_script_path() -> None:
+    assert model_label("openai/qwen2.5@http://127.0.0.1:46269/v1") == "openai/qwen2.5"
+    assert model_label("scripted:/a/b/team.yaml#implementation") == "scripted:team.yaml"
+    assert model_label("anthropic/claude-sonnet-4") == "anthropic/claude-sonnet-4"

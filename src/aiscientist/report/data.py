@@ -105,6 +105,17 @@ class RunData:
         return a < b if self.lower_is_better else a > b
 
 
+def model_label(model: str) -> str:
+    """A model as a report names it: no server address, a scripted file by its name
+    (``openai/qwen@http://127.0.0.1:1/v1`` -> ``openai/qwen``,
+    ``scripted:/a/b/team.yaml#implementation`` -> ``scripted:team.yaml``)."""
+    name = model.split("@")[0].split("#")[0]
+    kind, sep, rest = name.partition(":")
+    if sep and "/" in rest and kind in ("scripted", "replay", "record"):
+        return f"{kind}:{Path(rest).name}"
+    return name
+
+
 def _result_row(
     path: Path, r: ExperimentResult, hyp: str, seed: int, cmd: str, desc: str
 ) -> ExperimentRow:

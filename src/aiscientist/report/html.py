@@ -15,8 +15,8 @@ from pathlib import Path
 from aiscientist.hypotheses.events import LessonNode
 from aiscientist.report import plots
 from aiscientist.report.assets import CSS, SCRIPT
-from aiscientist.report.data import RunData, load_run
-from aiscientist.report.tree_view import tree_section
+from aiscientist.report.data import RunData, load_run, model_label
+from aiscientist.report.tree_view import log_tail, tree_section
 from aiscientist.workspace.atomic import atomic_write_text
 
 REPORT_FILE = "report.html"
@@ -110,7 +110,15 @@ def _experiments(d: RunData) -> str:
         ["experiment", "status", "hypothesis", "node", "reported", "verified", "time", "what"],
         rows,
     )
-    return (plots.timeline_svg(d) or "") + table
+    failures = "".join(
+        f"<details><summary><code>{escape(e.exp_id)}</code> {escape(e.status)} "
+        f"({escape(e.hypothesis_id or '-')})</summary>"
+        f"<pre>{escape(log_tail(e.path / 'run.log', 15)) or 'no log'}</pre></details>"
+        for e in d.experiments
+        if e.status not in ("ok", "running", "queued")
+    )
+    triage = f"<h3>Failures: the end of each log</h3>{failures}" if failures else ""
+    return (plots.timeline_svg(d) or "") + table + triage
 
 
 def _lessons(d: RunData) -> str:
@@ -132,7 +140,7 @@ def _lessons(d: RunData) -> str:
 def _spend(d: RunData) -> str:
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
     for u in d.usage:
-        t = totals[(u.role, u.model.split("@")[0])]
+        t = totals[(u.role, model_label(u.model))]
         t[0] += 1
         t[1] += u.prompt_tokens + u.completion_tokens
         t[2] += u.cost_usd
@@ -156,7 +164,10 @@ def _delegations(d: RunData) -> str:
     rows = []
     for r in d.delegations:
         res = r.result
-        took = f"{(r.returned_at - r.sent_at) / 60:.1f} min" if r.returned_at else "pending"
+        took = "pending"
+        if r.returned_at is not None:
+            secs = r.returned_at - r.sent_at
+            took = f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.1f} min"
         rows.append(
             [
                 escape(time.strftime("%H:%M:%S", time.gmtime(r.sent_at))),

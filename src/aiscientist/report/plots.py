@@ -18,7 +18,7 @@ matplotlib.use("Agg")  # before pyplot: render to files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from aiscientist.report.data import RunData  # noqa: E402
+from aiscientist.report.data import RunData, model_label  # noqa: E402
 
 STATUS_COLOURS: dict[str, str] = {
     "ok": "#43a047",
@@ -125,6 +125,20 @@ def score_svg(data: RunData) -> str:
             )
             for x, r, v in differ:
                 ax.plot([x, x], [r, v], color="#6a1b9a", lw=0.8, ls=":")
+        unscored = [e for e in rows if e.score is None]
+        for status in sorted({e.status for e in unscored}):
+            xs_u = [_minutes(data, e.finished_at) for e in unscored if e.status == status]
+            # no score to place them by: a rug along the bottom, so every experiment is a point
+            ax.plot(
+                xs_u,
+                [0.02] * len(xs_u),
+                "v",
+                color=STATUS_COLOURS.get(status, "#555"),
+                transform=ax.get_xaxis_transform(),
+                ms=7,
+                ls="none",
+                label=f"{status} (no score)",
+            )
         best: float | None = None
         xs, ys = [_minutes(data, data.start)], []
         for e, x, score in sorted(points, key=lambda p: p[1]):
@@ -193,7 +207,7 @@ def spend_svg(data: RunData) -> str:
         return ""
     series: dict[str, list[tuple[float, int, float]]] = defaultdict(list)
     for u in data.usage:
-        key = f"{u.role} · {u.model.split('@')[0]}"
+        key = f"{u.role} · {model_label(u.model)}"
         prev = series[key][-1] if series[key] else (0.0, 0, 0.0)
         series[key].append(
             (

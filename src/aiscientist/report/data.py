@@ -95,10 +95,12 @@ class RunData:
 
     @property
     def end(self) -> float:
-        """The last moment the report covers: now for a live run, else its last update."""
-        if self.manifest.status in END_STATES and self.manifest.updated_at:
-            return self.manifest.updated_at
-        return self.now
+        """The last moment the report covers: now for a live run, else its last record."""
+        if self.manifest.status not in END_STATES or not self.manifest.updated_at:
+            return self.now
+        times = [e.finished_at or e.started_at for e in self.experiments]
+        times += [u.timestamp for u in self.usage]
+        return max([self.manifest.updated_at, *times])
 
     def better(self, a: float, b: float) -> bool:
         """Whether score ``a`` beats ``b`` in the task's direction."""

@@ -91,9 +91,14 @@ def run_readers(
 
 
 def reader_agent(
-    tools: Callable[[str], ToolSet], budget: Budget, max_steps: int, **kw: object
+    tools: Callable[[str], ToolSet],
+    budget: Budget,
+    max_steps: int,
+    within: BudgetGuard | None = None,
+    **kw: object,
 ) -> AgentFactory:
-    """A factory of reader agents sharing the session's tools and budget."""
+    """A factory of reader agents sharing the session's tools and budget (``within``: the
+    run's guard, checked too)."""
 
     def make(name: str, model: Model, system: str, instruction: str) -> Agent:
         return Agent(
@@ -101,7 +106,7 @@ def reader_agent(
             tools=tools(name),
             system=system,
             task=instruction,
-            guard=BudgetGuard(budget),
+            guard=BudgetGuard(budget, within=within),
             max_steps=max_steps,
             **kw,  # type: ignore[arg-type]
         )

@@ -39,6 +39,7 @@ from typing import Literal
 import msgspec
 
 from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.loop import Agent
 from aiscientist.agents.peer_tools import (
     CritiqueArgs,
@@ -140,15 +141,8 @@ class Peer:
             family=self.task_name,
             run_id=self.run_dir.name,
         )
-        wall = config.budget.wall_minutes
-        self.guard = BudgetGuard(
-            budget
-            or Budget(
-                usd=config.budget.usd,
-                tokens=config.budget.tokens,
-                wall_seconds=None if wall is None else wall * 60,
-            )
-        )
+        # the run's one budget, shared by all peers: the whole run's spend from its usage logs
+        self.guard = BudgetGuard(budget or run_budget(config), ledger=RunLedger(self.run_dir))
         self.rng = random.Random(zlib.crc32(name.encode()))
         self.max_turns = config.limits.orchestrator_steps
         self.turns = 0

@@ -15,6 +15,7 @@ import msgspec
 from aiscientist.agents.baseline import baseline_program, task_metric
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.comprehension import READER_REQUIRED, reader_agent, run_readers
+from aiscientist.agents.ledger import run_guard
 from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render
 from aiscientist.agents.steering import rules_for, steer_tools
@@ -202,6 +203,8 @@ class Specialist:
         self.protocol = config.models.protocol_for(role)
         self._lesson_model: Model | None = None
         self._lesson_model_made = False
+        self.run_guard = run_guard(self.run_dir, config)
+        """The run's one budget (every role's and actor's spend, read from the usage logs)."""
 
     def lesson_model(self) -> Model | None:
         """The model that distils lessons (None: lessons are skipped)."""
@@ -267,6 +270,7 @@ class Specialist:
                     ),
                     delegation.budget,
                     max_steps,
+                    within=self.run_guard,
                     **common,
                 ),
                 manifest.task.kind,
@@ -294,7 +298,7 @@ class Specialist:
                     improve_contract=improve_contract(self.run_dir, manifest.task.kind),
                 ),
                 task=task,
-                guard=BudgetGuard(delegation.budget),
+                guard=BudgetGuard(delegation.budget, within=self.run_guard),
                 max_steps=max_steps,
                 **common,  # type: ignore[arg-type]
             )

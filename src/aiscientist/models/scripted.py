@@ -10,7 +10,8 @@ content) or an object::
       - content: "done"
         tool_calls: [{name: finish, arguments: {summary: "submitted"}}]
 
-When a role's replies run out the model answers with a ``finish`` call, so a short script
+A reply may name what it costs (``cost_usd: 0.01``), so USD budgets are tested without an
+API key. When a role's replies run out the model answers with a ``finish`` call, so a short script
 ends a session instead of looping. The cursor of each role can be persisted by the caller
 (``position``/``seek``) so a resumed run continues the script where it stopped.
 """
@@ -130,6 +131,7 @@ class ScriptedModel:
         prompt_tokens = estimate_tokens(messages)
         self.schemas.append(json_schema)
         self.last_prompt = messages
+        cost = 0.0
         if self._cursor >= len(self._replies):
             reply = Completion(
                 # under the JSON-action protocol the content is the action
@@ -145,12 +147,19 @@ class ScriptedModel:
             )
         else:
             reply = _reply(self._replies[self._cursor], self._cursor)
+            raw = self._replies[self._cursor]
+            cost = float(raw.get("cost_usd") or 0.0) if isinstance(raw, dict) else 0.0
         self._cursor += 1
         completion_tokens = max(1, len(reply.content) // 4 + 8 * len(reply.tool_calls))
         return Completion(
             content=reply.content,
             tool_calls=reply.tool_calls,
-            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, calls=1),
+            usage=Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                cost_usd=cost,
+                calls=1,
+            ),
             model=self.name,
             finish_reason=reply.finish_reason,
         )

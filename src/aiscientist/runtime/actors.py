@@ -30,16 +30,15 @@ import msgspec
 import ray
 
 from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.orchestrator import Orchestrator
 from aiscientist.agents.specialists import Specialist
 from aiscientist.config import RunConfig
 from aiscientist.errors import ToolError, WorkspaceError
 from aiscientist.messages import (
-    Budget,
     Delegation,
     DelegationEvent,
     Result,
-    Spend,
     Summary,
     Usage,
     check_size,
@@ -222,17 +221,8 @@ class _OrchestratorActor:
         manifest = read_manifest(self.run_dir)
         self.task = load_task(manifest.task.source)
         self.board = LiveBoard(self.run_dir, self.task.lower_is_better)
-        spent = manifest.spend
-        wall = config.budget.wall_minutes
-        self.guard = BudgetGuard(
-            Budget(
-                usd=config.budget.usd,
-                tokens=config.budget.tokens,
-                wall_seconds=None if wall is None else max(0.0, wall * 60 - spent.wall_seconds),
-            ),
-            spent=Usage(prompt_tokens=spent.tokens, cost_usd=spent.usd, calls=spent.model_calls),
-        )
-        self.wall_before = spent.wall_seconds
+        self.ledger = RunLedger(self.run_dir)  # the run's spend, shared with every actor
+        self.guard = BudgetGuard(run_budget(config), ledger=self.ledger)
         model = make_model(
             config.models.for_role("orchestrator"), "orchestrator", local=local_endpoint
         )
@@ -272,27 +262,24 @@ class _OrchestratorActor:
         self._stage, self._persisted = stage, now
         m = read_manifest(self.run_dir)
         best = self.board.best()
-        s = self.guard.spent
         write_manifest(
             self.run_dir,
             msgspec.structs.replace(
                 m,
                 stage=stage or m.stage,
                 best_metric=best[1] if best else m.best_metric,
-                spend=Spend(
-                    usd=s.cost_usd,
-                    tokens=s.total_tokens,
-                    wall_seconds=self.wall_before + self.guard.elapsed,
-                    model_calls=s.calls,
-                ),
+                spend=self.ledger.spend(),
             ),
         )
 
     def _call(self, d: Delegation) -> Result:
         def once(attempt: int) -> Result:  # retried while a restarted actor comes back
             actor = self._specialist(d.role, fresh=attempt > 0)
+            ref = actor.handle.remote(d)
+            while not ray.wait([ref], timeout=PERSIST_EVERY_S * 2)[0]:
+                self._persist(stage=d.role, force=False)  # spend in run.json stays live
             try:
-                result: Result = fetch(actor.handle.remote(d))
+                result: Result = fetch(ref)
             except ray.exceptions.RayTaskError as exc:
                 if not isinstance(exc.cause, WorkspaceError | ToolError):
                     raise
@@ -364,6 +351,7 @@ class _OrchestratorActor:
             self._pool = None  # look it up again next time: a resumed run has a new pool
 
     def status_extra(self) -> str:
+        self._persist(stage=self._stage, force=False)  # once a step: spend stays live
         self._poll_board()
         best = self.board.best()
         best_s = f"best val_score {best[1]:.6g} ({best[0]})" if best else "no scored experiment yet"

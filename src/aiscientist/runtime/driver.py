@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 import ray
 
+from aiscientist.agents.ledger import RunLedger, begin_session
 from aiscientist.config import RunConfig
 from aiscientist.errors import AIScientistError, ClusterError
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
@@ -216,6 +217,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         run_dir, msgspec.structs.replace(manifest, status="running", stage="starting")
     )
     journal.stage("starting", "running")
+    begin_session(run_dir, manifest.spend.wall_seconds)  # the run's clock (agents.ledger)
     server = None
     actors: list[Any] = []
     try:
@@ -251,6 +253,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
                 manifest,
                 status=status,
                 stage="done",
+                spend=RunLedger(run_dir).spend(),
                 score=score,
                 grade=grade,
                 note=str(outcome["summary"])[:500],
@@ -276,5 +279,8 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
 
 def _fail(run_dir: Path, journal: Journal, status: str, note: str) -> None:
     m = read_manifest(run_dir)
-    write_manifest(run_dir, msgspec.structs.replace(m, status=status, note=note[:1000]))
+    spend = RunLedger(run_dir).spend()
+    write_manifest(
+        run_dir, msgspec.structs.replace(m, status=status, note=note[:1000], spend=spend)
+    )
     journal.stage("stopped", status, note[:500])

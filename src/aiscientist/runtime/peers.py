@@ -17,11 +17,11 @@ from typing import Any
 import msgspec
 import ray
 
+from aiscientist.agents.ledger import RunLedger
 from aiscientist.agents.peer import Peer
 from aiscientist.agents.tree_tools import adopt_champion
 from aiscientist.config import RunConfig
 from aiscientist.errors import ClusterError
-from aiscientist.messages import Usage
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.actors import record_placement
 from aiscientist.runtime.cluster import actor_name, fetch
@@ -34,6 +34,8 @@ from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
 
 PEER_RESTARTS = 3
+SPEND_EVERY_S = 2.0
+"""How often the driver rewrites ``run.json`` spend while peers run."""
 
 
 def peer_names(config: RunConfig) -> tuple[str, ...]:
@@ -101,6 +103,12 @@ def start_peers(run_id: str, run_dir: Path, config: RunConfig) -> dict[str, Any]
     return handles
 
 
+def _write_spend(run_dir: Path, ledger: RunLedger) -> None:
+    """Put the run's spend in ``run.json`` (the driver is its only writer while peers run)."""
+    m = read_manifest(run_dir)
+    write_manifest(run_dir, msgspec.structs.replace(m, spend=ledger.spend()))
+
+
 def run_peers(
     run_id: str,
     run_dir: Path,
@@ -121,15 +129,21 @@ def run_peers(
     refs = {handles[n].run.remote(): n for n in names}
     restarts = dict.fromkeys(names, 0)
     outcomes: dict[str, dict[str, Any]] = {}
+    ledger = RunLedger(run_dir)  # the peers' one budget; its spend goes to run.json live
     wall = config.budget.wall_minutes
-    deadline = None if wall is None else time.monotonic() + wall * 60 + 60
+    left_s = None if wall is None else max(0.0, wall * 60 - ledger.elapsed())
+    deadline = None if left_s is None else time.monotonic() + left_s + 60
     timed_out = False
     while refs:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        ready, _ = ray.wait(list(refs), num_returns=1, timeout=left)
+        wait_s = SPEND_EVERY_S if left is None else min(SPEND_EVERY_S, left)
+        ready, _ = ray.wait(list(refs), num_returns=1, timeout=wait_s)
+        _write_spend(run_dir, ledger)
         if not ready:
-            timed_out = True
-            break
+            if deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                break
+            continue
         ref = ready[0]
         n = refs.pop(ref)
         try:
@@ -151,22 +165,13 @@ def run_peers(
     journal.decision("champion", f"adopted {adopted} into submission/" if adopted else "none")
     wmap.refresh()
     wmap.save(force=True)
-    usage = Usage()
-    for o in outcomes.values():
-        if "usage" in o:
-            usage = usage + msgspec.convert(o["usage"], Usage)
     m = read_manifest(run_dir)
     write_manifest(
         run_dir,
         msgspec.structs.replace(
             m,
             best_metric=champion.metric if champion else m.best_metric,
-            spend=msgspec.structs.replace(
-                m.spend,
-                usd=m.spend.usd + usage.cost_usd,
-                tokens=m.spend.tokens + usage.total_tokens,
-                model_calls=m.spend.model_calls + usage.calls,
-            ),
+            spend=ledger.spend(),
         ),
     )
     exhausted = timed_out or any(o["status"] == "budget_exhausted" for o in outcomes.values())

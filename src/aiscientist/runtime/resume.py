@@ -3,8 +3,10 @@
 Works after the driver was killed, after actors died, and after the whole cluster restarted,
 because everything a run knows is in the run directory:
 
-- **config**: the run's own (from ``run.json``) with new overrides on top (a larger budget);
-  spend so far comes from ``run.json``, so budgets keep counting across sessions.
+- **config**: the run's own (from ``run.json``) with new overrides on top (a larger budget).
+- **spend**: the run's one budget reads spend from the usage logs on disk
+  (``agents.ledger``), so every call made before a crash counts; wall clock is the running
+  time of earlier sessions (``run.json``) plus this one's.
 - **experiments**: the run's experiment pool is found by name and re-attached when it is
   still alive (its running experiments are not restarted); otherwise a new pool re-queues
   every experiment with a ``spec.json`` and no ``result.json``. A ``result.json`` is final:

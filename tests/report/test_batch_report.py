@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,15 +25,19 @@ FAST_TEAM = REPO / "tests" / "runtime" / "data" / "fast-team.yaml"
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
-    env["RAY_TMPDIR"] = tempfile.mkdtemp(prefix="rb", dir="/tmp")  # short: Ray's socket paths
-    return subprocess.run(
-        [sys.executable, "-m", "aiscientist.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        env=env,
-    )
+    ray_tmp = tempfile.mkdtemp(prefix="rb", dir="/tmp")  # short: Ray's socket paths
+    env["RAY_TMPDIR"] = ray_tmp
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "aiscientist.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+            env=env,
+        )
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,17 @@ def _leaderboard(
     lower_is_better: bool,
     decimals: int = 5,
     quantum: float | None = None,
+    top_power: float = 1.6,
 ) -> pd.DataFrame:
-    """Scores spread from ``best`` through ``median`` to ``worst`` (a skewed, long tail)."""
+    """Scores spread from ``best`` through ``median`` to ``worst`` (a skewed, long tail).
+
+    ``top_power`` shapes the top half: above 1 the leaders crowd near ``best``.
+    """
     u = np.sort(rng.uniform(0.0, 1.0, n_teams))
     # Piecewise map: top half concentrated near best..median, bottom half stretches to worst.
     lo = u[u <= 0.5] / 0.5
     hi = (u[u > 0.5] - 0.5) / 0.5
-    top = best + (median - best) * lo**1.6
+    top = best + (median - best) * lo**top_power
     bottom = median + (worst - median) * hi**2.5
     scores = np.concatenate([top, bottom])
     if quantum is not None:  # e.g. accuracy on 171 rows only takes values k/171
@@ -497,12 +501,24 @@ MAKERS = {
 
 
 def main() -> None:
+    # The tasks with headroom live beside this script; they import its helpers.
+    from bundled_headroom_tasks import MAKERS as HEADROOM
+    from bundled_headroom_tasks import check_baseline
+
+    MAKERS.update(HEADROOM)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="tasks to generate (default: all)")
+    parser.add_argument(
+        "--check-baseline",
+        action="store_true",
+        help="then run aiscientist's baseline_program on each improve task and print its grade",
+    )
     args = parser.parse_args()
     for name in args.names or list(MAKERS):
         MAKERS[name]()
         print(f"wrote {BUNDLED / name}")
+        if args.check_baseline and name != "rff-ridge":
+            check_baseline(name)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,9 @@ class CompetitionConfig(StrictModel):
     """Row id column; default: the sample submission's first column."""
     target_columns: list[str] | None = None
     """Predicted columns; default: the sample submission's other columns."""
+    group_column: str | None = None
+    """A column of ``train.csv`` and ``test.csv`` grouping rows (e.g. ``site_id``) whose
+    groups in the test set are absent from train: a dev split must hold out whole groups."""
 
 
 class PaperConfig(StrictModel):
@@ -348,6 +351,13 @@ def _load_competition(root: Path) -> Task:
                 f"{cfg_path}: column {show(col)} is not in the sample submission header "
                 f"{show(header)} (in {str(sample)!r}); fix id_column/target_columns or the file"
             )
+    if cfg.group_column is not None:
+        train_csv = root / "public" / "train.csv"
+        if train_csv.is_file() and cfg.group_column not in _csv_header(train_csv):
+            raise TaskError(
+                f"{cfg_path}: field 'group_column' = {cfg.group_column!r} is not a column of "
+                f"{train_csv}; fix the name or drop the field"
+            )
     if id_column not in _csv_header(answers):
         raise TaskError(
             f"{answers}: answers have no id column {show(id_column)} (header "
@@ -372,4 +382,5 @@ def _load_competition(root: Path) -> Task:
         leaderboard=lb_path if cfg.awards_medals else None,
         id_column=id_column,
         target_columns=targets,
+        group_column=cfg.group_column,
     )

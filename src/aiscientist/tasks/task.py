@@ -39,6 +39,9 @@ class Task:
     leaderboard: Path | None = None
     id_column: str = "id"
     target_columns: tuple[str, ...] = ()
+    group_column: str | None = None
+    """Column grouping rows (e.g. ``site_id``); the test set's groups are unseen in train, so
+    a dev split must hold out whole groups. None: rows are exchangeable."""
     # replicate
     rubric: RubricNode | None = None
     paper: Path | None = None

@@ -1,8 +1,10 @@
 """Sandbox fixtures: a real sandbox per backend (plain local, bubblewrap, Docker).
 
-The Docker image is built here, offline, by scripts/build_test_image.sh (a static busybox
-rootfs loaded with ``docker import``) when it is missing. Docker tests are skipped, with
-the reason, only when no engine answers (``make system`` starts one).
+The Docker backend runs the executor image experiments use by default (a Debian root
+filesystem with Python, numpy, pandas and scikit-learn, built here without a registry by
+scripts/build_executor_image.sh, which ``make system`` runs); it is built when missing.
+Docker tests are skipped, with the reason, only when no engine answers or the image cannot
+be built (no Debian mirror reachable).
 """
 
 from __future__ import annotations
@@ -13,29 +15,32 @@ from pathlib import Path
 
 import pytest
 
+from aiscientist.config import load_config
 from aiscientist.sandbox import LocalSandbox, Sandbox, docker_ready
 
 REPO = Path(__file__).resolve().parents[2]
-TEST_IMAGE = "aiscientist-test:busybox"
+EXECUTOR_IMAGE = load_config().sandbox.image
+"""The image experiments run in by default, which these tests run in too."""
 
 
 @pytest.fixture(scope="session")
 def docker_image() -> str:
-    """The test image's name, built locally if needed; skips when Docker is unusable."""
-    ok, why = docker_ready(TEST_IMAGE)
+    """The executor image's name, built locally if needed; skips when Docker is unusable."""
+    ok, why = docker_ready(EXECUTOR_IMAGE)
     if ok:
-        return TEST_IMAGE
+        return EXECUTOR_IMAGE
     if "not present" not in why:
         pytest.skip(f"Docker backend not testable here: {why} (run scripts/setup_system.sh)")
     proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "build_test_image.sh"), TEST_IMAGE],
+        ["bash", str(REPO / "scripts" / "build_executor_image.sh"), EXECUTOR_IMAGE],
         capture_output=True,
         text=True,
     )
-    ok, why = docker_ready(TEST_IMAGE)
+    ok, why = docker_ready(EXECUTOR_IMAGE)
     if not ok:
-        pytest.skip(f"could not build the test image: {proc.stderr.strip()} / {why}")
-    return TEST_IMAGE
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        pytest.skip(f"could not build the executor image: {tail} / {why}")
+    return EXECUTOR_IMAGE
 
 
 def make_backend(kind: str, request: pytest.FixtureRequest) -> Sandbox:

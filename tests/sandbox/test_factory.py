@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aiscientist.config import SandboxConfig
+from aiscientist.config import SandboxConfig, load_config
 from aiscientist.errors import SandboxError
 from aiscientist.sandbox import LocalSandbox, make_sandbox
 
@@ -30,9 +30,16 @@ def test_docker_without_the_image_is_a_clear_error() -> None:
 def test_auto_takes_docker_when_the_engine_has_the_image(docker_image: str, tmp_path: Path) -> None:
     sb = make_sandbox(SandboxConfig(kind="auto", image=docker_image))
     assert sb.name == "docker"
-    res = sb.run("cat /etc/passwd | head -1; echo $HOME", tmp_path, timeout=60)
+    res = sb.run("head -1 /etc/passwd; echo $HOME; python --version", tmp_path, timeout=60)
     assert res.status == "ok" and res.backend == "docker"
-    assert res.stdout.split() == ["root:x:0:0:root:/root:/bin/sh", "/tmp"]
+    passwd, home, python = res.stdout.splitlines()
+    assert passwd.startswith("root:x:0:0:") and home == "/tmp" and python.startswith("Python 3")
+
+
+def test_the_default_image_is_the_one_make_system_builds() -> None:
+    script = (Path(__file__).parents[2] / "scripts" / "build_executor_image.sh").read_text()
+    default = load_config().sandbox.image
+    assert f'IMAGE="${{1:-{default}}}"' in script
 
 
 def test_network_flag_gives_the_sandbox_the_host_network(tmp_path: Path) -> None:

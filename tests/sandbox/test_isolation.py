@@ -154,6 +154,20 @@ def test_python_inside_is_the_project_interpreter(tmp_path: Path) -> None:
         assert res.stdout.strip() == sys.prefix
 
 
+def test_python_and_the_ml_libraries_run_in_every_backend(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """What the bundled tasks' experiments import (agents/baseline.py's train.py)."""
+    res = any_sandbox.run(
+        "python -c 'import numpy, pandas, scipy, sklearn.ensemble; "
+        'print("libs", numpy.__version__, pandas.__version__, sklearn.__version__)\'',
+        tmp_path,
+        timeout=120,
+    )
+    assert res.status == "ok", res
+    assert res.stdout.startswith("libs ")
+
+
 def test_gpu_assignment_sets_cuda_visible_devices(tmp_path: Path) -> None:
     res = LocalSandbox().run(
         "echo CVD=$CUDA_VISIBLE_DEVICES", tmp_path, limits=Limits(gpus=("2", "3")), timeout=30

@@ -60,17 +60,43 @@ def test_memory_hog_is_reported_oom(any_sandbox: Sandbox, tmp_path: Path) -> Non
     assert res.status == "oom", res
 
 
-def test_python_memory_error_is_reported_oom(tmp_path: Path) -> None:
-    from aiscientist.sandbox import LocalSandbox
-
-    res = LocalSandbox().run(
+def test_python_memory_hog_is_reported_oom(any_sandbox: Sandbox, tmp_path: Path) -> None:
+    res = any_sandbox.run(
         "python -c 'x = bytearray(8 * 1024**3)'",
         tmp_path,
         limits=Limits(memory_bytes=1024**3),
         timeout=60,
     )
     assert res.status == "oom", res
-    assert "MemoryError" in res.stdout
+    if any_sandbox.name != "docker":  # RLIMIT_AS refuses the allocation; a cgroup kills it
+        assert "MemoryError" in res.stdout
+
+
+def test_python_growing_past_the_memory_limit_is_reported_oom(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """An experiment that grows step by step (a list of arrays), as a leaky training loop
+    does, rather than asking for everything at once."""
+    res = any_sandbox.run(
+        "python -c 'import numpy as np\nxs = []\nwhile True: xs.append(np.ones(2**24))'",
+        tmp_path,
+        limits=Limits(memory_bytes=512 * 1024**2),
+        timeout=60,
+    )
+    assert res.status == "oom", res
+
+
+def test_python_writing_past_the_file_size_limit_is_cut_short(
+    any_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    res = any_sandbox.run(
+        'python -c \'open("big", "wb").write(bytes(3 * 1024**2))\'; echo exit=$?',
+        tmp_path,
+        limits=Limits(file_size_bytes=1024**2),
+        timeout=60,
+    )
+    assert "exit=0" not in res.stdout, res
+    assert (tmp_path / "big").stat().st_size <= 1024**2
 
 
 def test_sleep_forever_times_out_and_nothing_survives(any_sandbox: Sandbox, tmp_path: Path) -> None:

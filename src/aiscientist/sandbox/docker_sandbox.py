@@ -39,7 +39,10 @@ def engine_status(image: str) -> tuple[bool, str]:
     try:
         client.images.get(image)
     except ImageNotFound:
-        return False, f"Docker image {image!r} is not present (build cluster/Dockerfile.executor)"
+        return False, (
+            f"Docker image {image!r} is not present (scripts/build_executor_image.sh builds "
+            "the default one here; cluster/Dockerfile.executor is the GPU image for a cluster)"
+        )
     except (DockerException, requests.exceptions.RequestException) as exc:
         return False, f"Docker engine error: {exc}"
     finally:
@@ -52,7 +55,7 @@ class DockerSandbox:
 
     def __init__(
         self,
-        image: str = "aiscientist-executor",
+        image: str = "aiscientist-executor:bookworm",
         *,
         network: bool = False,
         read_only_root: bool = True,
@@ -95,8 +98,8 @@ class DockerSandbox:
             )
         except ImageNotFound as exc:
             raise SandboxError(
-                f"Docker image {self.image!r} not found; build it (cluster/Dockerfile.executor) "
-                "or set sandbox.image"
+                f"Docker image {self.image!r} not found; build it (scripts/"
+                "build_executor_image.sh, or cluster/Dockerfile.executor) or set sandbox.image"
             ) from exc
         except APIError as exc:
             raise SandboxError(f"Docker could not create the container: {exc}") from exc

@@ -30,7 +30,7 @@ def make_sandbox(cfg: SandboxConfig) -> Sandbox:
         if not ok:
             raise SandboxError(
                 f"sandbox.kind='docker' but Docker is not usable: {why}; start dockerd, build "
-                f"the image {cfg.image!r} (see cluster/Dockerfile.executor) or set "
+                f"the image {cfg.image!r} (scripts/build_executor_image.sh) or set "
                 "sandbox.kind=local"
             )
         return _docker(cfg)

@@ -109,14 +109,18 @@ def status(
         float, typer.Option(min=0.1, help="Seconds between redraws with --watch")
     ] = 2.0,
 ) -> None:
-    """Where a run stands: stage, experiments, best metric, spend (--watch: live)."""
-    from aiscientist.report.status import run_status
+    """Where a run stands: stage, experiments, best metric, spend (--watch: live). Given a
+    workspace (e.g. a batch's), every run in it."""
+    from aiscientist.report.status import run_status, runs_in, workspace_view
     from aiscientist.report.status import watch as watch_run
 
     try:
         if watch:
             ended = watch_run(run_dir, console, interval=interval)
             console.print(f"run {ended}" if ended != "interrupted" else "stopped watching")
+            return
+        if not (run_dir / "run.json").exists() and runs_in(run_dir):
+            Console(width=160).print(workspace_view(run_dir, live=False)[0])
             return
         st = run_status(run_dir)
     except UserError as exc:

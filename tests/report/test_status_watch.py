@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,12 +87,15 @@ def test_watch_follows_the_run_through_a_driver_restart_until_it_ends(
     assert len(steps) == 3
     out = _text(console)
     flat = " ".join(out.split())
-    assert "waiting:" in flat and "is not a run directory (no run.json)" in flat
+    assert (
+        "waiting:" in flat
+        and "neither a run directory (no run.json) nor a workspace of runs" in flat
+    )
     assert new.exp_id in out and "after the restart" in out
 
 
 def test_watch_of_a_directory_that_is_no_run_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="not a run directory"):
+    with pytest.raises(UserError, match="neither a run directory"):
         watch(tmp_path, Console(file=io.StringIO()), sleep=lambda _s: None)
 
 
@@ -125,3 +129,28 @@ def test_ctrl_c_stops_the_watch_cleanly(built: BuiltRun, tmp_path: Path) -> None
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "stopped watching" in out and "hyp-better" in out
+
+
+def test_a_workspace_of_runs_is_watched_until_every_run_has_ended(
+    built: BuiltRun, tmp_path: Path
+) -> None:
+    for name, status in (("run-a", "finished"), ("run-b", "running")):
+        shutil.copytree(built.run_dir, tmp_path / name)
+        m = read_manifest(tmp_path / name)
+        write_manifest(tmp_path / name, msgspec.structs.replace(m, run_id=name, status=status))
+    (tmp_path / "not-a-run").mkdir()
+    console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system=None)
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:  # run-b finishes while we watch
+        slept.append(s)
+        m = read_manifest(tmp_path / "run-b")
+        write_manifest(tmp_path / "run-b", msgspec.structs.replace(m, status="finished"))
+
+    assert watch(tmp_path, console, interval=0.01, sleep=sleep) == "ended"
+    assert len(slept) == 1
+    out = _text(console)
+    assert "2 runs in" in out and "run-a" in out and "not-a-run" not in out
+    assert "running" in out and "3 done, 1 running" in out and "0.9649" in out
+    with pytest.raises(UserError, match="nor a workspace of runs"):
+        watch(tmp_path / "not-a-run", console, sleep=lambda _s: None)

@@ -153,30 +153,91 @@ def live_view(run_dir: Path, now: float | None = None, last: int = 6) -> Group:
     return Group(head, nodes, dels, Text(f"updated {stamp} UTC; Ctrl-C to stop", style="dim"))
 
 
+def runs_in(root: Path) -> list[Path]:
+    """The run directories directly inside ``root`` (a workspace or a batch's), by name."""
+    if not root.is_dir():
+        return []
+    return sorted(d for d in root.iterdir() if (d / "run.json").is_file())
+
+
+def workspace_view(
+    root: Path, now: float | None = None, last: int = 30, live: bool = True
+) -> tuple[Group, bool]:
+    """One frame over every run in a workspace (e.g. a batch in progress): each run's task,
+    status, stage, experiments, best and graded score, spend; and whether all have ended."""
+    from aiscientist.report.data import END_STATES
+
+    t = time.time() if now is None else now
+    runs = runs_in(root)
+    if not runs:
+        raise UserError(
+            f"{str(root)!r} is neither a run directory (no run.json) nor a workspace of runs"
+        )
+    plural = "run" if len(runs) == 1 else "runs"
+    table = Table(title=f"{len(runs)} {plural} in {root}", title_justify="left")
+    for col in ("run", "task", "status", "stage", "experiments", "best", "score", "spend"):
+        table.add_column(col, overflow="fold")
+    ended = True
+    for d in runs[-last:]:
+        try:
+            st = run_status(d)
+        except UserError as exc:  # a run.json being rewritten: shown, not fatal
+            table.add_row(d.name, "-", "[yellow]unreadable[/]", escape(str(exc)[:60]), "", "", "")
+            ended = False
+            continue
+        m = st.manifest
+        ended = ended and m.status in END_STATES
+        colour = {"finished": "green", "running": "blue", "failed": "red"}.get(m.status, "yellow")
+        table.add_row(
+            m.run_id,
+            m.task.name,
+            f"[{colour}]{m.status}[/]",
+            m.stage,
+            f"{st.experiments_done} done, {st.experiments_running} running",
+            "-" if m.best_metric is None else f"{m.best_metric:.4g}",
+            "-" if m.score is None else f"{m.score:.4g}",
+            f"{m.spend.wall_seconds / 60:.1f} min, ${m.spend.usd:.4f}",
+        )
+    stamp = time.strftime("%H:%M:%S", time.gmtime(t))
+    note = Text(f"updated {stamp} UTC" + ("; Ctrl-C to stop" if live else ""), style="dim")
+    return Group(table, note), ended
+
+
+def _frame(path: Path) -> tuple[Group, str]:
+    """The view of a run or of a workspace, and its status (``ended`` for a workspace whose
+    runs have all ended)."""
+    if not (path / "run.json").exists():
+        view, ended = workspace_view(path)  # no runs in it either: a UserError naming both
+        return view, "ended" if ended else "running"
+    view = live_view(path)
+    return view, read_manifest(path).status
+
+
 def watch(
     run_dir: Path,
     console: Console,
     interval: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """Redraw ``live_view`` every ``interval`` seconds until the run reaches an end state
-    (returns its status) or Ctrl-C (returns ``"interrupted"``). Only reads files, so it
-    outlives a driver that dies or is resumed; an unreadable frame keeps the last one."""
+    """Redraw the view of a run (or of every run in a workspace) every ``interval`` seconds
+    until it reaches an end state (returns its status, ``ended`` for a workspace) or Ctrl-C
+    (returns ``"interrupted"``). Only reads files, so it outlives a driver that dies or is
+    resumed; an unreadable frame keeps the last one."""
     from aiscientist.report.data import END_STATES
 
-    good = live_view(run_dir)  # a directory that is no run fails here, once
+    good, _ = _frame(run_dir)  # a directory that is no run fails here, once
     try:
         with Live(good, console=console, auto_refresh=False, transient=False) as live:
             while True:
                 status: str = ""
                 frame = good
                 try:
-                    good = frame = live_view(run_dir)
-                    status = read_manifest(run_dir).status
+                    good, status = _frame(run_dir)
+                    frame = good
                 except (UserError, OSError) as exc:  # e.g. a driver dying mid-rewrite
                     frame = Group(Text(f"waiting: {exc}", style="yellow"), good)
                 live.update(frame, refresh=True)
-                if status in END_STATES:
+                if status in END_STATES or status == "ended":
                     return status
                 sleep(interval)
     except KeyboardInterrupt:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from aiscientist.agents.tools import Args, Finished, NoArgs, Todo, Tool
 from aiscientist.config import SandboxConfig
@@ -76,18 +79,46 @@ class FinishArgs(Args):
     """What was done and where the results are (a few sentences)."""
 
 
+@contextmanager
+def _filesystem_errors(path: str) -> Iterator[None]:
+    """What the filesystem refuses for a model's path or text (a name too long, a lone
+    surrogate that is no UTF-8) goes back to the model as a ``ToolError``."""
+    try:
+        yield
+    except UnicodeError as exc:
+        raise ToolError(
+            f"{path[:120]!r}: text that cannot be stored as UTF-8 ({exc}); send plain text"
+        ) from exc
+    except OSError as exc:
+        raise ToolError(
+            f"{path[:120]!r}: {exc.strerror or exc}; use a shorter, plain relative path"
+        ) from exc
+
+
+def _glob_pattern(pattern: str) -> str:
+    parts = PurePosixPath(pattern).parts
+    if not pattern or "\x00" in pattern or pattern.startswith("/") or ".." in parts:
+        raise ToolError(
+            f"bad pattern {pattern[:120]!r}: give a relative glob such as '*.py' or "
+            "'data/*.csv' (not empty, not absolute, no '..')"
+        )
+    return pattern
+
+
 def read_tools(ctx: ToolContext) -> list[Tool]:
     """read_file, list_files, search, read_map."""
     view = ctx.view
 
     def read_file(a: ReadFileArgs) -> str:
-        text = view.read_text(a.path)
+        with _filesystem_errors(a.path):
+            text = view.read_text(a.path)
         chunk = text[a.offset : a.offset + a.limit]
         more = len(text) - (a.offset + len(chunk))
         return chunk + (f"\n[… {more} more characters; use offset]" if more > 0 else "")
 
     def list_files(a: ListArgs) -> str:
-        files = view.list(a.path, a.pattern, limit=300)
+        with _filesystem_errors(a.path):
+            files = view.list(a.path, _glob_pattern(a.pattern), limit=300)
         return "\n".join(files) if files else "(no files)"
 
     def search(a: SearchArgs) -> str:
@@ -96,7 +127,9 @@ def read_tools(ctx: ToolContext) -> list[Tool]:
         except re.error as exc:
             raise ToolError(f"bad regular expression {a.pattern!r}: {exc}") from exc
         hits: list[str] = []
-        for rel in view.list(a.path, "*", limit=2000):
+        with _filesystem_errors(a.path):
+            files = view.list(a.path, "*", limit=2000)
+        for rel in files:
             p = view.path(rel)
             if p.stat().st_size > 2_000_000:
                 continue
@@ -131,15 +164,18 @@ def write_tools(ctx: ToolContext) -> list[Tool]:
     view = ctx.view
 
     def write_file(a: WriteArgs) -> str:
-        ptr = view.write_text(a.path, a.content)
+        with _filesystem_errors(a.path):
+            ptr = view.write_text(a.path, a.content)
         return f"wrote {ptr.path} ({ptr.size} bytes)"
 
     def edit_file(a: EditArgs) -> str:
-        text = view.read_text(a.path)
+        with _filesystem_errors(a.path):
+            text = view.read_text(a.path)
         count = text.count(a.old)
         if count != 1:
             raise ToolError(f"'old' occurs {count} times in {a.path!r}; it must occur once")
-        ptr = view.write_text(a.path, text.replace(a.old, a.new))
+        with _filesystem_errors(a.path):
+            ptr = view.write_text(a.path, text.replace(a.old, a.new))
         return f"edited {ptr.path}"
 
     return [

@@ -503,7 +503,7 @@ MAKERS = {
 def main() -> None:
     # The tasks with headroom live beside this script; they import its helpers.
     from bundled_headroom_tasks import MAKERS as HEADROOM
-    from bundled_headroom_tasks import check_baseline
+    from bundled_references import check_baseline
 
     MAKERS.update(HEADROOM)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

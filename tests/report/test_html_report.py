@@ -169,3 +169,77 @@ def test_models_are_named_without_server_address_or_script_path() -> None:
     assert model_label("openai/qwen2.5@http://127.0.0.1:46269/v1") == "openai/qwen2.5"
     assert model_label("scripted:/a/b/team.yaml#implementation") == "scripted:team.yaml"
     assert model_label("anthropic/claude-sonnet-4") == "anthropic/claude-sonnet-4"
+
+
+def test_a_replicate_run_shows_the_judge_and_its_scored_rubric(tmp_path: Path) -> None:
+    from aiscientist.grading.judge import RubricGrade, ScoredNode
+    from aiscientist.messages import Usage
+    from aiscientist.tasks.loader import BUNDLED_DIR
+    from aiscientist.workspace.atomic import atomic_write_bytes
+
+    run_dir = tmp_path / "rff"
+    run_dir.mkdir()
+    write_manifest(
+        run_dir,
+        RunManifest(
+            run_id="rff",
+            task=TaskRef(kind="replicate", name="rff-ridge", source=str(BUNDLED_DIR / "rff-ridge")),
+            config={"mode": "hierarchical"},
+            status="finished",
+            stage="done",
+            created_at=1.0,
+            score=0.5,
+            reproduce_verdict="passed: reproduce.sh ran clean in 12 s",
+        ),
+    )
+    leaves = (
+        ScoredNode(
+            id="a",
+            requirements="Features are random Fourier features",
+            weight=2,
+            score=1.0,
+            task_category="Code Development",
+            reason="train.py <draws> them",
+        ),
+        ScoredNode(
+            id="b",
+            requirements="Ridge is solved in closed form",
+            weight=1,
+            score=0.0,
+            task_category="Code Development",
+            reason="uses SGD instead",
+        ),
+        ScoredNode(
+            id="c",
+            requirements="The error table is reproduced",
+            weight=1,
+            score=0.0,
+            task_category="Result Analysis",
+            judged=False,
+            error="no reproduce.log",
+        ),
+    )
+    grade = RubricGrade(
+        task="rff-ridge",
+        score=0.5,
+        code_only=False,
+        judge_model="scripted:judge.yaml",
+        leaves_total=3,
+        leaves_judged=2,
+        leaves_failed=1,
+        by_category={"Code Development": 0.5, "Result Analysis": 0.0},
+        usage=Usage(),
+        tree=ScoredNode(
+            id="root", requirements="Replicate RFF ridge", weight=1, score=0.5, sub_tasks=leaves
+        ),
+    )
+    atomic_write_bytes(run_dir / "grade.json", msgspec.json.encode(grade))
+    page = write_report(run_dir).read_text()
+    assert "2 of 3 leaves judged (1 failed)" in page
+    assert "Code Development 50%, Result Analysis 0%" in page
+    assert "passed: reproduce.sh ran clean in 12 s" in page
+    assert "judge: train.py &lt;draws&gt; them" in page and "error: no reproduce.log" in page
+    assert "The task has no leaderboard." not in page
+    shown = open_page(run_dir / "report.html")
+    assert shown.console == [] and 'data-ready="1"' in shown.dom
+    assert shown.dom.count('class="badge"') >= 4  # the root and its three leaves

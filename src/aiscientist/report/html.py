@@ -16,6 +16,7 @@ from aiscientist.hypotheses.events import LessonNode
 from aiscientist.report import plots
 from aiscientist.report.assets import CSS, SCRIPT
 from aiscientist.report.data import RunData, load_run, model_label
+from aiscientist.report.rubric_view import rubric_rows, rubric_tree
 from aiscientist.report.tree_view import log_tail, tree_section
 from aiscientist.workspace.atomic import atomic_write_text
 
@@ -80,9 +81,15 @@ def _summary(d: RunData) -> str:
     ]
     if g.get("error"):
         rows.append(("grading error", escape(str(g["error"]))))
+    rows += rubric_rows(g)
+    if m.reproduce_verdict:
+        rows.append(("reproduce.sh", escape(m.reproduce_verdict)))
     cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    board = plots.leaderboard_svg(d) or '<p class="empty">The task has no leaderboard.</p>'
-    return f'<table class="kv">{cells}</table>{board}'
+    rubric = rubric_tree(g)
+    board = plots.leaderboard_svg(d) or (
+        "" if rubric else '<p class="empty">The task has no leaderboard.</p>'
+    )
+    return f'<table class="kv">{cells}</table>{board}{rubric}'
 
 
 def _experiments(d: RunData) -> str:

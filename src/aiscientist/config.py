@@ -108,6 +108,12 @@ class ExperimentsConfig(StrictModel):
     """Refuse at submit an experiment that no live node can run (e.g. a GPU on a CPU-only
     cluster) instead of leaving it queued forever. Set false on an autoscaling cluster whose
     nodes start on demand."""
+    dev_fraction: float = Field(default=0.2, ge=0, lt=1)
+    """Improve tasks: the share of the public training rows the framework holds out as dev
+    rows to verify every experiment's score (``experiments.validation``); 0 = trust the
+    code's own ``val_score``."""
+    dev_seed: int = 0
+    """Seed of the dev split (recorded in ``dev/split.json``)."""
 
 
 class SandboxConfig(StrictModel):
@@ -129,6 +135,12 @@ class SearchConfig(StrictModel):
     lease_s: float = Field(default=600, gt=0)
     """How long a claim on a hypothesis lasts without renewal; a crashed agent's claim goes
     back to the frontier when it expires (holders renew it while they work)."""
+    drafts: int = Field(default=3, ge=1)
+    """mode aide: solutions drafted from scratch before any is debugged or improved."""
+    debug_prob: float = Field(default=0.5, ge=0, le=1)
+    """mode aide: chance of debugging a buggy leaf instead of improving the best node."""
+    max_debug_depth: int = Field(default=3, ge=0)
+    """mode aide: a node debugged this many times in a row is left alone."""
 
 
 class WorkspaceConfig(StrictModel):
@@ -148,8 +160,9 @@ class RayConfig(StrictModel):
 class RunConfig(StrictModel):
     """Everything a run needs to know, validated once."""
 
-    mode: Literal["hierarchical", "decentralized"] = "hierarchical"
-    """hierarchical: an orchestrator calls specialists; decentralized: peers share a tree."""
+    mode: Literal["hierarchical", "decentralized", "aide"] = "hierarchical"
+    """hierarchical: an orchestrator calls specialists; decentralized: peers share a tree;
+    aide: one agent running AIDE's draft/debug/improve search (``agents/aide.py``)."""
     peers: int = Field(default=3, ge=1)
     """Number of peer agents in decentralized mode."""
     models: ModelsConfig = ModelsConfig()

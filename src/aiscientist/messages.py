@@ -175,6 +175,13 @@ class ExperimentResult(msgspec.Struct, frozen=True):
     summary: str = ""
     started_at: float = 0.0
     finished_at: float = 0.0
+    reported_score: float | None = None
+    """The code's own ``val_score`` (from its ``metrics.json``): a claim."""
+    verified_score: float | None = None
+    """The task's grader on the framework's dev rows (``experiments.validation``)."""
+    score: float | None = None
+    """The score everything ranks by: ``verified_score`` when the run has a dev split, else
+    ``reported_score`` (replicate tasks, or validation switched off)."""
     schema_version: int = SCHEMA_VERSION
 
 

@@ -58,9 +58,6 @@ from aiscientist.messages import ExperimentResult, ExperimentSpec, Pointer
 from aiscientist.models.base import Model
 from aiscientist.workspace.view import WorkspaceView
 
-METRIC = "val_score"
-"""The metric experiments write to ``metrics.json`` on held-out data."""
-
 
 class TreeClient(Protocol):
     """The tree operations agents use (``LocalTree`` and ``runtime.tree_actor.RemoteTree``)."""
@@ -278,7 +275,7 @@ class TreeRecorder:
         hid = spec.hypothesis_id
         if not hid or _exists(self.tree, hid) is None:
             return ""
-        metric = result.metrics.get(METRIC) if result.status == "ok" else None
+        metric = result.score if result.status == "ok" else None
         base = self.view.rel(d)
         pointers = [Pointer(path=f"{base}/result.json"), *result.artifacts]
         if result.log is not None:
@@ -302,7 +299,7 @@ class TreeRecorder:
         state: TerminalState | None = {"accept": "verified", "confirm": None}.get(
             verdict, "refuted"
         )
-        why = f"{METRIC}={metric!r}: {decision.reason}" if decision else result.summary
+        why = f"score={metric!r}: {decision.reason}" if decision else result.summary
         if state is not None:
             try:
                 self.tree.finish(hid, state, why[:500], owner=owner)

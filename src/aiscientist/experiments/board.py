@@ -1,7 +1,8 @@
-"""The board: finished experiments, and the best of them by ``val_score``.
+"""The board: finished experiments, and the best of them by ``score``.
 
 ``best_by_score`` is the one answer to "which finished experiment is best": the ``ok`` result
-with the best ``val_score`` in the task's direction (ties go to the later id in the direction
+with the best ``score`` (verified on the framework's dev rows when the run has them, see
+``experiments.validation``) in the task's direction (ties go to the later id in the direction
 of the comparison, so the answer never depends on the order results arrived in).
 """
 
@@ -17,12 +18,8 @@ from aiscientist.messages import ExperimentResult
 def best_by_score(
     results: Iterable[ExperimentResult], lower_is_better: bool
 ) -> tuple[str, float] | None:
-    """``(exp_id, val_score)`` of the best finished experiment, or None when none has one."""
-    scored = [
-        (r.metrics["val_score"], r.exp_id)
-        for r in results
-        if r.status == "ok" and "val_score" in r.metrics
-    ]
+    """``(exp_id, score)`` of the best finished experiment, or None when none has one."""
+    scored = [(r.score, r.exp_id) for r in results if r.status == "ok" and r.score is not None]
     if not scored:
         return None
     score, exp_id = (min if lower_is_better else max)(scored)

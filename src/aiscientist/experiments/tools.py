@@ -58,6 +58,8 @@ class AdoptArgs(Args):
 def describe_result(r: ExperimentResult, root: Path) -> str:
     """A few lines for the model: status, metrics, summary and the tail of the log."""
     metrics = ", ".join(f"{k}={v:.6g}" for k, v in sorted(r.metrics.items())) or "none"
+    if r.verified_score is not None:
+        metrics += f"; verified score {r.verified_score:.6g} (the one that counts)"
     tail = ""
     if r.log is not None and (root / r.log.path).exists():
         tail = (root / r.log.path).read_text(errors="replace")[-800:]
@@ -173,7 +175,7 @@ def experiment_tools(
 
 def best_experiment(view: WorkspaceView, tree: TreeClient | None = None) -> str:
     """Id of the champion's experiment when the run has a hypothesis tree with a champion,
-    else of the finished experiment with the best val_score, in the task's direction."""
+    else of the finished experiment with the best score, in the task's direction."""
     if tree is not None:
         champion = champion_experiment(tree)
         if champion is not None:
@@ -184,7 +186,7 @@ def best_experiment(view: WorkspaceView, tree: TreeClient | None = None) -> str:
     lower = load_task(read_manifest(view.root).task.source).lower_is_better
     best = best_by_score(finished(view.root), lower)
     if best is None:
-        raise ToolError("no finished experiment has a val_score yet")
+        raise ToolError("no finished experiment has a score yet")
     return best[0]
 
 

@@ -354,7 +354,7 @@ class _OrchestratorActor:
         self._persist(stage=self._stage, force=False)  # once a step: spend stays live
         self._poll_board()
         best = self.board.best()
-        best_s = f"best val_score {best[1]:.6g} ({best[0]})" if best else "no scored experiment yet"
+        best_s = f"best score {best[1]:.6g} ({best[0]})" if best else "no scored experiment yet"
         return f"Experiments finished: {len(self.board.results)}; {best_s}."
 
     def run(self) -> dict[str, object]:

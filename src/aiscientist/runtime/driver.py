@@ -21,9 +21,11 @@ import ray
 
 from aiscientist.agents.ledger import RunLedger, begin_session
 from aiscientist.config import RunConfig
-from aiscientist.errors import AIScientistError, ClusterError
+from aiscientist.errors import AIScientistError, ClusterError, TaskError
+from aiscientist.experiments.validation import make_dev_split
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
+from aiscientist.runtime.aide import run_aide
 from aiscientist.runtime.cluster import actor_name, check_workspace, ensure_ray, fetch
 from aiscientist.runtime.local_model import (
     local_endpoint,
@@ -61,6 +63,19 @@ def create_run(task_ref: str | Path, config: RunConfig, root: Path | None = None
     run_id, run_dir = make_run_dir(root, task.name)
     copy_public(task.root, task.public_files(), run_dir)
     _init_submission_repo(run_dir / "submission")
+    if task.kind == "improve" and config.experiments.dev_fraction > 0:
+        try:
+            split = make_dev_split(
+                run_dir, task, config.experiments.dev_fraction, config.experiments.dev_seed
+            )
+        except (ValueError, KeyError, OSError) as exc:
+            raise TaskError(
+                f"{task.root}: cannot hold out dev rows from public/train.csv: {exc}; fix the "
+                "task or set experiments.dev_fraction=0"
+            ) from exc
+        Journal(run_dir).decision(
+            "dev split", f"{split['dev_rows']} dev rows ({split['strategy']}, seed {split['seed']})"
+        )
     now = time.time()
     write_manifest(
         run_dir,
@@ -230,6 +245,8 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         if config.mode == "decentralized":  # peers share the tree; no orchestrator
             say(f"{config.peers} peers running")
             outcome = run_peers(manifest.run_id, run_dir, config, say, actors)
+        elif config.mode == "aide":  # one agent, AIDE's search; no orchestrator
+            outcome = run_aide(manifest.run_id, run_dir, config, say, actors)
         else:
             orch, started = start_actors(manifest.run_id, run_dir, config)
             actors += started

@@ -10,6 +10,10 @@ EXP_LOG = "agent/exp_log.md"
 """The experimentation session's log: its notes and every result it collected."""
 
 
+HIDDEN: tuple[str, ...] = ("dev/private",)
+"""Paths no agent reads: the labels of the framework's dev rows (the sandbox hides them too)."""
+
+
 def usage_log(role: str) -> str:
     """The usage log of ``role`` (``models.usage.UsageRecord`` lines; one writer per file)."""
     return f"journal/usage/{role}.jsonl"
@@ -32,6 +36,7 @@ REGIONS: dict[str, frozenset[str]] = {
             "experimentation",
             "helper",
             "peer",
+            "aide",
         }
     ),
     "journal/usage/": frozenset(
@@ -45,6 +50,7 @@ REGIONS: dict[str, frozenset[str]] = {
             "helper",
             "judge",
             "peer",
+            "aide",
         }
     ),
     "paper_analysis/": frozenset({"comprehension"}),
@@ -52,12 +58,14 @@ REGIONS: dict[str, frozenset[str]] = {
     "agent/plan.md": frozenset({"orchestrator", "peer"}),
     "agent/impl_log.md": frozenset({"implementation"}),
     EXP_LOG: frozenset({"experimentation"}),
-    "agent/experiments/": frozenset({"experimentation", "executor", "peer"}),
+    "agent/experiments/": frozenset({"experimentation", "executor", "peer", "aide"}),
+    "agent/aide/": frozenset({"aide"}),
     "agent/helper/": frozenset({"helper"}),
     "agent/peers/": frozenset({"peer"}),
     "agent/state/": frozenset({"runtime"}),
-    "submission/": frozenset({"implementation", "runtime", "peer"}),
+    "submission/": frozenset({"implementation", "runtime", "peer", "aide"}),
     "tree/": frozenset({"tree"}),
+    "dev/": frozenset({"runtime"}),
 }
 """Region prefix -> roles that may write it. Everything else is read-only to everyone."""
 

@@ -16,7 +16,7 @@ from aiscientist.workspace.atomic import (
     sha256_file,
 )
 from aiscientist.workspace.paths import relative_posix, resolve_inside
-from aiscientist.workspace.regions import REGIONS, owners, region_of
+from aiscientist.workspace.regions import HIDDEN, REGIONS, owners, region_of
 
 OnWrite = Callable[[str, str, str | None], None]
 """Called after each write with (relative path, role, one-line summary or None)."""
@@ -44,9 +44,20 @@ class WorkspaceView:
     def exists(self, rel: str | Path) -> bool:
         return self.path(rel).exists()
 
+    def hidden(self, p: Path) -> bool:
+        """Whether ``p`` is hidden from this role (``regions.HIDDEN``; the runtime sees all)."""
+        return self.role != "runtime" and any(p.is_relative_to(self.root / h) for h in HIDDEN)
+
+    def readable(self, rel: str | Path) -> Path:
+        """Absolute path of ``rel`` for reading; refused if hidden from this role."""
+        p = self.path(rel)
+        if self.hidden(p):
+            raise RegionPermissionError(f"{str(rel)!r} is hidden from agents (held-out labels)")
+        return p
+
     def read_text(self, rel: str | Path, limit: int | None = None) -> str:
         """Text of a file; at most ``limit`` characters when given."""
-        p = self.path(rel)
+        p = self.readable(rel)
         try:
             text = p.read_text(errors="replace")
         except FileNotFoundError as exc:
@@ -57,7 +68,7 @@ class WorkspaceView:
 
     def read_bytes(self, rel: str | Path) -> bytes:
         try:
-            return self.path(rel).read_bytes()
+            return self.readable(rel).read_bytes()
         except FileNotFoundError as exc:
             raise WorkspaceError(f"no such file in the workspace: {str(rel)!r}") from exc
 
@@ -66,7 +77,7 @@ class WorkspaceView:
         base = self.path(rel) if str(rel) not in (".", "") else self.root
         out: list[str] = []
         for p in sorted(base.rglob(pattern)):
-            if p.is_file() and ".git" not in p.parts:
+            if p.is_file() and ".git" not in p.parts and not self.hidden(p):
                 out.append(self.rel(p))
                 if len(out) >= limit:
                     break

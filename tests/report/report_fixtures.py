@@ -24,6 +24,7 @@ from aiscientist.hypotheses.champion import ChampionGate, offer
 from aiscientist.hypotheses.store import TreeStore
 from aiscientist.messages import (
     Budget,
+    DecisionEvent,
     Delegation,
     DelegationEvent,
     ExperimentResult,
@@ -33,6 +34,7 @@ from aiscientist.messages import (
     ResultEvent,
     RunManifest,
     Spend,
+    StageEvent,
     Summary,
     TaskRef,
 )
@@ -193,6 +195,12 @@ def _tree(run_dir: Path, exps: dict[str, str]) -> dict[str, str]:
 
 def _journal_and_usage(run_dir: Path, t0: float) -> None:
     journal = Journal(run_dir)
+    journal.append(
+        StageEvent(stage="created", status="created", note="task 'tabular-cancer'", at=t0)
+    )
+    journal.append(
+        DecisionEvent(kind="champion", detail="hyp-better at 0.95 (seed 2)", at=t0 + 700)
+    )
     for i, (role, status) in enumerate(
         [
             ("comprehension", "ok"),
@@ -242,6 +250,8 @@ def build_run(root: Path, t0: float = 1_796_000_000.0) -> BuiltRun:
     """A finished, graded run directory under ``root``."""
     run_dir = root / "tabular-cancer-20270101-000000-abcdef"
     (run_dir / "submission").mkdir(parents=True)
+    (run_dir / "task").mkdir()
+    shutil.copy(TASK / "description.md", run_dir / "task" / "description.md")
     manifest = RunManifest(
         run_id=run_dir.name,
         task=TaskRef(kind="improve", name="tabular-cancer", source=str(TASK)),

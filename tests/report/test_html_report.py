@@ -63,6 +63,9 @@ def test_report_is_one_self_contained_file_with_every_section(report: Path) -> N
     assert "failed (no score)" in page
     assert re.search(r"<details><summary><code>exp-\w+</code> failed \(hyp-broken\)", page)
     assert "Traceback (most recent call last):\nMemoryError" in page
+    # the task's brief, and the journal's stages and decisions
+    assert "<details><summary>description.md</summary><pre>" in page
+    assert "stage created (created)" in page and "hyp-better at 0.95 (seed 2)" in page
     # delegations and spend by role and model
     assert "step 3: do the experimentation work" in page and ">pending<" in page
     assert "openai/gpt-4o-mini" in page and "$0.0120" in page

@@ -19,12 +19,14 @@ from aiscientist.experiments.records import attempts, scan
 from aiscientist.hypotheses.store import load_tree
 from aiscientist.hypotheses.tree import HypothesisTree
 from aiscientist.messages import (
+    DecisionEvent,
     Delegation,
     DelegationEvent,
     ExperimentResult,
     Result,
     ResultEvent,
     RunManifest,
+    StageEvent,
 )
 from aiscientist.models.usage import UsageRecord
 from aiscientist.workspace.journal import Journal
@@ -82,6 +84,8 @@ class RunData:
     tree: HypothesisTree | None
     usage: list[UsageRecord]
     delegations: list[DelegationRow]
+    moments: list[StageEvent | DecisionEvent] = field(default_factory=list)
+    """The journal's stage changes and decisions (champion, finish, budget stop), in order."""
     now: float = field(default_factory=time.time)
 
     @property
@@ -194,9 +198,16 @@ def read_usage(run_dir: Path) -> list[UsageRecord]:
 
 def read_delegations(run_dir: Path) -> list[DelegationRow]:
     """The journal's delegations in the order they were sent, each with its result."""
+    return _read_journal(run_dir)[0]
+
+
+def _read_journal(run_dir: Path) -> tuple[list[DelegationRow], list[StageEvent | DecisionEvent]]:
     sent: dict[str, tuple[Delegation, float]] = {}
     back: dict[str, tuple[Result, float]] = {}
+    moments: list[StageEvent | DecisionEvent] = []
     for ev in Journal(run_dir).events():
+        if isinstance(ev, StageEvent | DecisionEvent):
+            moments.append(ev)
         if isinstance(ev, DelegationEvent):
             sent[ev.delegation.id] = (ev.delegation, ev.at)
         elif isinstance(ev, ResultEvent):
@@ -205,7 +216,7 @@ def read_delegations(run_dir: Path) -> list[DelegationRow]:
     for did, (d, at) in sent.items():
         r = back.get(did)
         rows.append(DelegationRow(d, at, r[0] if r else None, r[1] if r else None))
-    return rows
+    return rows, moments
 
 
 def read_grade(run_dir: Path, manifest: RunManifest) -> dict[str, object]:
@@ -253,6 +264,7 @@ def load_run(run_dir: Path) -> RunData:
     manifest = read_manifest(run_dir)
     grade = read_grade(run_dir, manifest)
     tree = load_tree(run_dir / "tree") if (run_dir / "tree").is_dir() else None
+    delegations, moments = _read_journal(run_dir)
     return RunData(
         run_dir=run_dir,
         manifest=manifest,
@@ -262,5 +274,6 @@ def load_run(run_dir: Path) -> RunData:
         experiments=read_experiments(run_dir),
         tree=tree,
         usage=read_usage(run_dir),
-        delegations=read_delegations(run_dir),
+        delegations=delegations,
+        moments=moments,
     )

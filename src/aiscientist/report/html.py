@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from aiscientist.hypotheses.events import LessonNode
+from aiscientist.messages import StageEvent
 from aiscientist.report import plots
 from aiscientist.report.assets import CSS, SCRIPT
 from aiscientist.report.data import RunData, load_run, model_label
@@ -84,8 +85,21 @@ def _summary(d: RunData) -> str:
     rows += rubric_rows(g)
     if m.reproduce_verdict:
         rows.append(("reproduce.sh", escape(m.reproduce_verdict)))
-    cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     rubric = rubric_tree(g)
+    brief = d.run_dir / "task" / ("paper.md" if m.task.kind == "replicate" else "description.md")
+    try:
+        text = brief.read_text(errors="replace")
+        rows.insert(
+            1,
+            (
+                "brief",
+                f"<details><summary>{escape(brief.name)}</summary>"
+                f"<pre>{escape(text[:6000])}</pre></details>",
+            ),
+        )
+    except OSError:
+        pass
+    cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     board = plots.leaderboard_svg(d) or (
         "" if rubric else '<p class="empty">The task has no leaderboard.</p>'
     )
@@ -187,7 +201,16 @@ def _delegations(d: RunData) -> str:
                 took,
             ]
         )
-    return _table(["sent", "role", "mode", "instruction", "result", "summary", "took"], rows)
+    table = _table(["sent", "role", "mode", "instruction", "result", "summary", "took"], rows)
+    moments = [
+        [
+            escape(time.strftime("%H:%M:%S", time.gmtime(ev.at))),
+            escape(f"stage {ev.stage} ({ev.status})" if isinstance(ev, StageEvent) else ev.kind),
+            escape((ev.note if isinstance(ev, StageEvent) else ev.detail)[:400]),
+        ]
+        for ev in d.moments
+    ]
+    return table + "<h3>Stages and decisions</h3>" + _table(["at", "what", "detail"], moments)
 
 
 def render_report(d: RunData) -> str:

@@ -123,6 +123,8 @@ def test_scores_prefer_verified_and_fall_back_to_the_reported_val_score(built: B
     assert [e.exp_id for e in data.experiments][0] == built.experiments["root"]
     assert data.leaderboard is not None and len(data.leaderboard) == 312
     assert [d.result is None for d in data.delegations] == [False, False, False, True]
+    # the champion line follows the tree's gate: the baseline, then the deeper trees
+    assert [metric for _, metric in data.champions] == [0.93, 0.95]
 
 
 def test_a_live_run_without_grade_tree_or_experiments_still_renders(tmp_path: Path) -> None:

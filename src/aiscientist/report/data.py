@@ -14,9 +14,10 @@ from pathlib import Path
 
 import msgspec
 
-from aiscientist.errors import AIScientistError
+from aiscientist.errors import AIScientistError, TreeError
 from aiscientist.experiments.records import attempts, scan
-from aiscientist.hypotheses.store import load_tree
+from aiscientist.hypotheses.events import EVENT_DECODER, ChampionEvent
+from aiscientist.hypotheses.store import EVENTS_FILE, load_tree
 from aiscientist.hypotheses.tree import HypothesisTree
 from aiscientist.messages import (
     DecisionEvent,
@@ -84,6 +85,8 @@ class RunData:
     tree: HypothesisTree | None
     usage: list[UsageRecord]
     delegations: list[DelegationRow]
+    champions: list[tuple[float, float]] = field(default_factory=list)
+    """(time, metric) of every champion the tree's gate crowned, in order."""
     moments: list[StageEvent | DecisionEvent] = field(default_factory=list)
     """The journal's stage changes and decisions (champion, finish, budget stop), in order."""
     now: float = field(default_factory=time.time)
@@ -219,6 +222,25 @@ def _read_journal(run_dir: Path) -> tuple[list[DelegationRow], list[StageEvent |
     return rows, moments
 
 
+def read_champions(tree_dir: Path) -> list[tuple[float, float]]:
+    """(time, metric) of each ``champion`` event in ``tree/events.jsonl``, in order."""
+    out: list[tuple[float, float]] = []
+    try:
+        lines = (tree_dir / EVENTS_FILE).read_bytes().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        if b'"champion"' not in line:
+            continue
+        try:
+            ev = EVENT_DECODER.decode(line)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(ev, ChampionEvent):
+            out.append((ev.at, ev.champion.metric))
+    return out
+
+
 def read_grade(run_dir: Path, manifest: RunManifest) -> dict[str, object]:
     """``grade.json`` (the full grade), else the summary kept in ``run.json``."""
     path = run_dir / "grade.json"
@@ -263,7 +285,12 @@ def load_run(run_dir: Path) -> RunData:
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     grade = read_grade(run_dir, manifest)
-    tree = load_tree(run_dir / "tree") if (run_dir / "tree").is_dir() else None
+    tree = None
+    if (run_dir / "tree").is_dir():
+        try:
+            tree = load_tree(run_dir / "tree")
+        except TreeError:  # a damaged log: the report shows the rest
+            tree = None
     delegations, moments = _read_journal(run_dir)
     return RunData(
         run_dir=run_dir,
@@ -275,5 +302,6 @@ def load_run(run_dir: Path) -> RunData:
         tree=tree,
         usage=read_usage(run_dir),
         delegations=delegations,
+        champions=read_champions(run_dir / "tree"),
         moments=moments,
     )

@@ -139,22 +139,27 @@ def score_svg(data: RunData) -> str:
                 ls="none",
                 label=f"{status} (no score)",
             )
-        best: float | None = None
-        xs, ys = [_minutes(data, data.start)], []
-        for e, x, score in sorted(points, key=lambda p: p[1]):
-            if e.status == "ok" and (best is None or data.better(score, best)):
-                best = score
-                xs.append(x)
-                ys.append(best)
-        if ys:
+        # the champion: as the tree's gate crowned it, else the best ok score so far
+        steps = [(_minutes(data, at), metric) for at, metric in data.champions]
+        label = "champion"
+        if not steps:
+            label = "best so far"
+            best: float | None = None
+            for e, x, score in sorted(points, key=lambda p: p[1]):
+                if e.status == "ok" and (best is None or data.better(score, best)):
+                    best = score
+                    steps.append((x, score))
+        if steps:
+            xs = [x for x, _ in steps] + [_minutes(data, data.end)]
+            ys = [y for _, y in steps]
             ax.step(
-                xs[1:] + [_minutes(data, data.end)],
+                xs,
                 ys + ys[-1:],
                 where="post",
                 color="#f9a825",
                 lw=1.6,
-                label=f"champion {ys[-1]:.4g}",
                 zorder=2,
+                label=f"{label} {ys[-1]:.4g}",
             )
         ax.set_xlim(0, max(_minutes(data, data.end), 0.1) * 1.02)
         ax.set_xlabel("minutes since the run started")

@@ -31,8 +31,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-IMPROVE_TASKS = ["tabular-cancer", "friedman-regression", "interaction-classification"]
-MODES = ["hierarchical", "decentralized"]
+MODES = ["hierarchical", "decentralized", "aide"]
+
+
+def improve_tasks() -> list[str]:
+    from aiscientist.tasks import list_bundled, load_task
+
+    return [n for n in list_bundled() if load_task(n).kind == "improve"]
 
 
 def cell_key(c: dict[str, Any]) -> tuple[str, str, int, float, str]:
@@ -58,8 +63,9 @@ def run_cell(task: str, mode: str, seed: int, minutes: float, model: str, tokens
         *(sys.executable, "-m", "aiscientist.cli", "run", task, "--model", model),
         *("--workspace", str(root), "--budget-minutes", str(minutes)),
         *("--set", f"mode={mode}", "--set", f"budget.tokens={tokens}"),
+        *("--set", f"experiments.dev_seed={seed}"),
     ]
-    # A seed is a repetition: the model samples, the run has no seed of its own yet.
+    # A seed is a repetition: another dev split and search seed; the model samples anyway.
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONHASHSEED": str(seed)}
     started = time.monotonic()
     proc = subprocess.run(
@@ -90,6 +96,11 @@ def run_cell(task: str, mode: str, seed: int, minutes: float, model: str, tokens
     experiments = list((rd / "agent" / "experiments").glob("*/result.json"))
     ok = [json.loads(p.read_text()) for p in experiments]
     spend = manifest.get("spend") or {}
+    from aiscientist.tasks import load_task
+
+    lower = load_task(task).lower_is_better
+    verified = [r["verified_score"] for r in ok if r.get("verified_score") is not None]
+    best_verified = (min if lower else max)(verified) if verified else None
     cell.update(
         run_dir=str(rd),
         status=manifest.get("status"),
@@ -98,6 +109,7 @@ def run_cell(task: str, mode: str, seed: int, minutes: float, model: str, tokens
         medal=grade.get("medal"),
         above_median=grade.get("above_median"),
         reported_val=manifest.get("best_metric"),
+        verified_dev=best_verified,
         experiments=len(experiments),
         experiments_ok=sum(1 for r in ok if r.get("status") == "ok"),
         model_calls=spend.get("model_calls"),
@@ -109,16 +121,17 @@ def run_cell(task: str, mode: str, seed: int, minutes: float, model: str, tokens
 
 def summarize(cells: list[dict[str, Any]], reference: str | None) -> str:
     lines = [
-        "| task | mode | seed | min | status | valid | score | medal | >median | exps | calls |"
-        " tokens |",
-        "|---|---|---:|---:|---|---|---:|---|---|---:|---:|---:|",
+        "| task | mode | seed | min | status | valid | dev (verified) | test score | medal |"
+        " >median | exps | calls | tokens |",
+        "|---|---|---:|---:|---|---|---:|---:|---|---|---:|---:|---:|",
     ]
     for c in sorted(cells, key=lambda c: (c["task"], c["minutes"], c["seed"], c["mode"])):
         c = {**c, "task": Path(c["task"]).name}
         score = "-" if c.get("score") is None else f"{c['score']:.4g}"
+        dev = "-" if c.get("verified_dev") is None else f"{c['verified_dev']:.4g}"
         lines.append(
             f"| {c['task']} | {c['mode']} | {c['seed']} | {c['minutes']:g} | {c.get('status')} "
-            f"| {'yes' if c.get('valid') else 'no'} | {score} | {c.get('medal') or '-'} "
+            f"| {'yes' if c.get('valid') else 'no'} | {dev} | {score} | {c.get('medal') or '-'} "
             f"| {'yes' if c.get('above_median') else 'no'} | {c.get('experiments', 0)} "
             f"| {c.get('model_calls') or 0} | {c.get('tokens') or 0} |"
         )
@@ -142,19 +155,20 @@ def summarize(cells: list[dict[str, Any]], reference: str | None) -> str:
         for m in modes:
             if m == ref:
                 continue
-            w = t = lo = 0
-            for (task, seed, minutes, mode), c in by.items():
-                other = by.get((task, seed, minutes, ref))
-                if mode != m or other is None:
-                    continue
-                a, b = c.get("score"), other.get("score")
-                if a is None and b is None or a == b:
-                    t += 1
-                elif b is None or (a is not None and ((a < b) if lower[task] else (a > b))):
-                    w += 1
-                else:
-                    lo += 1
-            lines.append(f"- {m}: {w} / {t} / {lo}")
+            for level in sorted({c["minutes"] for c in cells}):
+                w = t = lo = 0
+                for (task, seed, minutes, mode), c in by.items():
+                    other = by.get((task, seed, minutes, ref))
+                    if mode != m or other is None or minutes != level:
+                        continue
+                    a, b = c.get("score"), other.get("score")
+                    if a is None and b is None or a == b:
+                        t += 1
+                    elif b is None or (a is not None and ((a < b) if lower[task] else (a > b))):
+                        w += 1
+                    else:
+                        lo += 1
+                lines.append(f"- {m} at {level:g} min: {w} / {t} / {lo}")
     return "\n".join(lines)
 
 
@@ -171,7 +185,7 @@ def _lower_is_better() -> dict[str, bool]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tasks", nargs="*", default=IMPROVE_TASKS)
+    ap.add_argument("--tasks", nargs="*", default=None, help="default: every bundled improve task")
     ap.add_argument(
         "--synthetic",
         nargs="*",
@@ -183,12 +197,13 @@ def main() -> int:
     ap.add_argument("--minutes", nargs="+", type=float, default=[12.0])
     ap.add_argument("--tokens", type=int, default=400_000, help="token budget of every cell")
     ap.add_argument("--model", default="local")
-    ap.add_argument("--reference", default=None)
+    ap.add_argument("--reference", default="aide")
     ap.add_argument("--out", default="bench-results/quality.jsonl")
     ap.add_argument("--summary", action="store_true", help="print the table only")
     args = ap.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    args.tasks = args.tasks or improve_tasks()
     if args.synthetic:
         from aiscientist.tasks.synthetic import make_task
 
@@ -217,7 +232,11 @@ def main() -> int:
                             f"score={cell.get('score')} in {cell['wall_s']:.0f}s",
                             flush=True,
                         )
-    print(summarize(read_cells(out), args.reference))
+    cells = read_cells(out)
+    table = summarize(cells, args.reference)
+    out.with_suffix(".json").write_text(json.dumps({"cells": cells, "table": table}, indent=1))
+    out.with_suffix(".md").write_text(table + "\n")
+    print(table)
     return 0
 
 

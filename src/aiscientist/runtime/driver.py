@@ -22,6 +22,7 @@ import ray
 from aiscientist.agents.ledger import RunLedger, begin_session
 from aiscientist.config import RunConfig
 from aiscientist.errors import AIScientistError, ClusterError, TaskError
+from aiscientist.experiments.fallback import finalize, write_prior
 from aiscientist.experiments.validation import make_dev_split
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
@@ -76,6 +77,11 @@ def create_run(task_ref: str | Path, config: RunConfig, root: Path | None = None
         Journal(run_dir).decision(
             "dev split", f"{split['dev_rows']} dev rows ({split['strategy']}, seed {split['seed']})"
         )
+    if task.kind == "improve":
+        try:
+            write_prior(run_dir, task)
+        except (ValueError, KeyError, OSError) as exc:
+            raise TaskError(f"{task.root}: cannot build a prior submission: {exc}") from exc
     now = time.time()
     write_manifest(
         run_dir,
@@ -262,6 +268,8 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         status = "budget_exhausted" if outcome["status"] == "budget_exhausted" else "finished"
         journal.stage("grading", status, str(outcome["summary"])[:500])
         task = load_task(manifest.task.source)
+        if task.kind == "improve":  # submission first: never grade a dead end as nothing
+            journal.decision("submission", finalize(run_dir, task))
         score, grade = _grade(run_dir, task)
         manifest = read_manifest(run_dir)
         manifest = write_manifest(

@@ -7,7 +7,6 @@ valid ``submission/submission.csv``, a ``replicate`` run a committed ``reproduce
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -58,16 +57,13 @@ def replicate_gate(run_dir: Path, sandbox: SandboxConfig, timeout: float) -> lis
     """
     from aiscientist.sandbox import make_sandbox
     from aiscientist.sandbox.base import Limits
-    from aiscientist.sandbox.cleanroom import validate_reproduce
+    from aiscientist.sandbox.cleanroom import host_git, validate_reproduce
 
     sub = run_dir / "submission"
     if not (sub / "reproduce.sh").is_file():
         return ["submission/reproduce.sh does not exist"]
-    out = subprocess.run(
-        ["git", "-C", str(sub), "ls-files", "--error-unmatch", "reproduce.sh"],
-        capture_output=True,
-        text=True,
-    )
+    # host_git: the repository's own config (written by sandboxed code) runs nothing here
+    out = host_git(sub, "ls-files", "--error-unmatch", "reproduce.sh")
     if out.returncode != 0:
         return ["submission/reproduce.sh is not committed to the submission git repo"]
     verdict = validate_reproduce(

@@ -14,6 +14,7 @@ from aiscientist.config import SandboxConfig
 from aiscientist.errors import ToolError
 from aiscientist.experiments.executor import hidden_paths
 from aiscientist.sandbox.base import Limits, Mount
+from aiscientist.workspace.regions import region_of
 from aiscientist.workspace.view import WorkspaceView
 
 
@@ -105,6 +106,24 @@ def _glob_pattern(pattern: str) -> str:
     return pattern
 
 
+def _model_writable(view: WorkspaceView, path: str) -> None:
+    """Refuse what a role's regions hold but a model must not write through the file tools:
+    the runtime's journal (every role's transcript and usage lines: a forged one would change
+    what a resumed run replays and what the budget counts), and a repository's ``.git/``
+    (its config can name commands that host-side git runs, e.g. ``core.fsmonitor``)."""
+    rel = view.rel(view.path(path))
+    if region_of(rel).startswith("journal/"):
+        raise ToolError(
+            f"{path[:120]!r} is in journal/, which the runtime writes for every role; write "
+            f"in your own regions: {', '.join(view.own_regions())}"
+        )
+    if ".git" in PurePosixPath(rel).parts:
+        raise ToolError(
+            f"{path[:120]!r} is inside a .git directory; change the repository with git in "
+            "the shell (git add, git commit), not by editing git's files"
+        )
+
+
 def read_tools(ctx: ToolContext) -> list[Tool]:
     """read_file, list_files, search, read_map."""
     view = ctx.view
@@ -165,6 +184,7 @@ def write_tools(ctx: ToolContext) -> list[Tool]:
 
     def write_file(a: WriteArgs) -> str:
         with _filesystem_errors(a.path):
+            _model_writable(view, a.path)
             ptr = view.write_text(a.path, a.content)
         return f"wrote {ptr.path} ({ptr.size} bytes)"
 
@@ -175,6 +195,7 @@ def write_tools(ctx: ToolContext) -> list[Tool]:
         if count != 1:
             raise ToolError(f"'old' occurs {count} times in {a.path!r}; it must occur once")
         with _filesystem_errors(a.path):
+            _model_writable(view, a.path)
             ptr = view.write_text(a.path, text.replace(a.old, a.new))
         return f"edited {ptr.path}"
 

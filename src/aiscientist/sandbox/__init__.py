@@ -9,7 +9,7 @@ beyond the paths it is handed, and only ``sandbox/docker*.py`` imports the docke
 """
 
 from aiscientist.sandbox.base import ENV_ALLOWLIST, ExecResult, ExecStatus, Limits, Mount, Sandbox
-from aiscientist.sandbox.cleanroom import CleanroomVerdict, validate_reproduce
+from aiscientist.sandbox.cleanroom import CleanroomVerdict, host_git, validate_reproduce
 from aiscientist.sandbox.factory import docker_ready, make_sandbox
 from aiscientist.sandbox.local import LocalSandbox, sandbox_env
 
@@ -23,6 +23,7 @@ __all__ = [
     "Mount",
     "Sandbox",
     "docker_ready",
+    "host_git",
     "make_sandbox",
     "sandbox_env",
     "validate_reproduce",

@@ -69,7 +69,7 @@ def validate_reproduce(
             CleanroomVerdict,
         )
 
-    probe = _git(submission, "rev-parse", "HEAD")
+    probe = host_git(submission, "rev-parse", "HEAD")
     if probe.returncode != 0 or not (submission / ".git").exists():
         return verdict(
             "not_a_repo",
@@ -88,9 +88,7 @@ def validate_reproduce(
     try:
         cloned = subprocess.run(
             [
-                "git",
-                "-c",
-                "safe.directory=*",
+                *HOST_GIT,
                 "clone",
                 "-q",
                 "--no-hardlinks",
@@ -130,7 +128,20 @@ def validate_reproduce(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-c", "safe.directory=*", "-C", str(repo), *args], capture_output=True, text=True
-    )
+HOST_GIT = (
+    "git",
+    "-c",
+    "safe.directory=*",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+)
+"""git on the host, over a repository untrusted code has written: its ``.git/config`` can name
+commands git runs (``core.fsmonitor`` on ``ls-files`` and ``status``, hooks on ``commit``);
+command-line settings win over the repository's, so none of them runs outside the sandbox."""
+
+
+def host_git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``git -C repo ARGS`` on the host with ``HOST_GIT``'s settings; output captured."""
+    return subprocess.run([*HOST_GIT, "-C", str(repo), *args], capture_output=True, text=True)

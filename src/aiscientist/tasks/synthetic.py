@@ -1,9 +1,9 @@
 """Small improve tasks of a chosen shape, generated offline (MLE-bench layout).
 
-The bundled tasks are three shapes; these cover the ones they lack, for tests and for
-``scripts/bench/quality.py``: a regression with a categorical and a partly missing feature,
-many-class labels, one probability column per class, a binary probability, several binary
-targets. Deterministic for a seed; no leaderboard (no medals).
+Shapes for tests and for ``scripts/bench/quality.py``, some of which no bundled task has: a
+regression with a categorical and a partly missing feature, many-class labels, one
+probability column per class, a binary probability, several binary targets. Deterministic
+for a seed; no leaderboard (no medals), unlike the bundled tasks.
 """
 
 from __future__ import annotations

@@ -12,25 +12,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
-
 from aiscientist.errors import AIScientistError, TreeError
 from aiscientist.experiments.records import attempts, scan
-from aiscientist.hypotheses.events import EVENT_DECODER, ChampionEvent
-from aiscientist.hypotheses.store import EVENTS_FILE, load_tree
+from aiscientist.hypotheses.store import load_tree
 from aiscientist.hypotheses.tree import HypothesisTree
-from aiscientist.messages import (
-    DecisionEvent,
-    Delegation,
-    DelegationEvent,
-    ExperimentResult,
-    Result,
-    ResultEvent,
-    RunManifest,
-    StageEvent,
-)
+from aiscientist.messages import DecisionEvent, ExperimentResult, RunManifest, StageEvent
 from aiscientist.models.usage import UsageRecord
-from aiscientist.workspace.journal import Journal
+from aiscientist.report.history import (
+    DelegationRow,
+    read_champions,
+    read_journal,
+    read_usage,
+)
 from aiscientist.workspace.rundir import read_manifest
 
 END_STATES = frozenset({"finished", "budget_exhausted", "failed", "stopped"})
@@ -60,16 +53,6 @@ class ExperimentRow:
     def score(self) -> float | None:
         """The score the run ranks by: verified when there is one, else reported."""
         return self.verified if self.verified is not None else self.reported
-
-
-@dataclass(frozen=True)
-class DelegationRow:
-    """A delegation from the journal with its result, if it came back."""
-
-    delegation: Delegation
-    sent_at: float
-    result: Result | None
-    returned_at: float | None
 
 
 @dataclass
@@ -184,63 +167,6 @@ def read_experiments(run_dir: Path) -> list[ExperimentRow]:
     return sorted(rows, key=lambda r: (r.started_at or float("inf"), r.exp_id))
 
 
-_usage_decoder = msgspec.json.Decoder(UsageRecord)
-
-
-def read_usage(run_dir: Path) -> list[UsageRecord]:
-    """Every model call of every role (``journal/usage/*.jsonl``), oldest first."""
-    out: list[UsageRecord] = []
-    for path in sorted((run_dir / "journal" / "usage").glob("*.jsonl")):
-        for line in path.read_bytes().splitlines():
-            try:
-                out.append(_usage_decoder.decode(line))
-            except msgspec.DecodeError:
-                continue  # a torn last line of a live run
-    return sorted(out, key=lambda u: u.timestamp)
-
-
-def read_delegations(run_dir: Path) -> list[DelegationRow]:
-    """The journal's delegations in the order they were sent, each with its result."""
-    return _read_journal(run_dir)[0]
-
-
-def _read_journal(run_dir: Path) -> tuple[list[DelegationRow], list[StageEvent | DecisionEvent]]:
-    sent: dict[str, tuple[Delegation, float]] = {}
-    back: dict[str, tuple[Result, float]] = {}
-    moments: list[StageEvent | DecisionEvent] = []
-    for ev in Journal(run_dir).events():
-        if isinstance(ev, StageEvent | DecisionEvent):
-            moments.append(ev)
-        if isinstance(ev, DelegationEvent):
-            sent[ev.delegation.id] = (ev.delegation, ev.at)
-        elif isinstance(ev, ResultEvent):
-            back[ev.result.delegation_id] = (ev.result, ev.at)
-    rows = []
-    for did, (d, at) in sent.items():
-        r = back.get(did)
-        rows.append(DelegationRow(d, at, r[0] if r else None, r[1] if r else None))
-    return rows, moments
-
-
-def read_champions(tree_dir: Path) -> list[tuple[float, float]]:
-    """(time, metric) of each ``champion`` event in ``tree/events.jsonl``, in order."""
-    out: list[tuple[float, float]] = []
-    try:
-        lines = (tree_dir / EVENTS_FILE).read_bytes().splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        if b'"champion"' not in line:
-            continue
-        try:
-            ev = EVENT_DECODER.decode(line)
-        except msgspec.DecodeError:
-            continue
-        if isinstance(ev, ChampionEvent):
-            out.append((ev.at, ev.champion.metric))
-    return out
-
-
 def read_grade(run_dir: Path, manifest: RunManifest) -> dict[str, object]:
     """``grade.json`` (the full grade), else the summary kept in ``run.json``."""
     path = run_dir / "grade.json"
@@ -291,7 +217,7 @@ def load_run(run_dir: Path) -> RunData:
             tree = load_tree(run_dir / "tree")
         except TreeError:  # a damaged log: the report shows the rest
             tree = None
-    delegations, moments = _read_journal(run_dir)
+    delegations, moments = read_journal(run_dir)
     return RunData(
         run_dir=run_dir,
         manifest=manifest,

@@ -130,8 +130,9 @@ class SearchConfig(StrictModel):
     """How the next hypothesis is chosen."""
     champion_margin: float = Field(default=0.0, ge=0)
     """A candidate must beat the champion by this much."""
-    noise_threshold: float = Field(default=0.0, ge=0)
-    """Gains below this need a confirming run with another seed."""
+    noise_threshold: float | None = Field(default=None, ge=0)
+    """Gains below this need a confirming run with another seed; null = measured: the largest
+    spread of one hypothesis's score over seeds in the run's tree (0 until one is measured)."""
     lease_s: float = Field(default=600, gt=0)
     """How long a claim on a hypothesis lasts without renewal; a crashed agent's claim goes
     back to the frontier when it expires (holders renew it while they work)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pandas as pd
 import pytest
 
@@ -161,3 +162,49 @@ def test_an_experiment_cannot_read_the_dev_labels(tmp_path: Path) -> None:
         report = json.loads((d / work / "found.json").read_text())
         assert report["opened"] > 3, report  # it did look around the run directory
         assert report["found"] == [], (work, report["found"])
+
+
+FOREST = """\
+import json, os
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+task = os.environ["TASK_DIR"]
+train = pd.read_csv(f"{task}/public/train.csv")
+test = pd.read_csv(f"{task}/public/test.csv")
+features = [c for c in test.columns if c != "id"]
+model = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=int(os.environ["SEED"]))
+model.fit(train[features], train["target"])
+pd.DataFrame({"id": test["id"], "target": model.predict(test[features])}).to_csv(
+    "submission.csv", index=False)
+json.dump({"val_score": 0.9}, open("metrics.json", "w"))
+"""
+
+
+def test_two_seeds_give_two_verified_scores_and_the_gate_measures_their_spread(
+    tmp_path: Path,
+) -> None:
+    from aiscientist.agents.tree_tools import LocalTree, TreeRecorder
+    from aiscientist.hypotheses.champion import ChampionGate, measured_noise
+    from aiscientist.hypotheses.store import TreeStore
+
+    run_dir = _run(tmp_path, "tabular-cancer")
+    store = TreeStore(run_dir / "tree")
+    rec = TreeRecorder(
+        LocalTree(store.tree),
+        WorkspaceView(run_dir, "experimentation"),
+        ChampionGate(noise_threshold=None),
+        owner="experimentation",
+    )
+    (run_dir / "submission" / "train.py").write_text(FOREST)
+    results, hid = [], ""
+    for seed in range(4):
+        spec = ExperimentSpec(command="python train.py", seed=seed, outputs=("submission.csv",))
+        hid = rec.hypothesis_for(spec, "orchestrator", "small forest", repeat=hid)
+        spec = msgspec.structs.replace(spec, hypothesis_id=hid)
+        results.append(execute_experiment(str(run_dir), spec, SANDBOX))
+        rec.record(results[-1], owner="experimentation")
+    scores = [r.verified_score for r in results]
+    assert all(s is not None for s in scores), [r.summary for r in results]
+    assert len(set(scores)) > 1, scores  # the seed reaches the code
+    assert measured_noise(store.tree) == pytest.approx(max(scores) - min(scores))  # type: ignore[type-var,operator]
+    store.close()

@@ -8,7 +8,7 @@ import pytest
 
 from aiscientist.errors import TreeError
 from aiscientist.hypotheses import EvidenceNode
-from aiscientist.hypotheses.champion import Candidate, ChampionGate, offer
+from aiscientist.hypotheses.champion import Candidate, ChampionGate, measured_noise, offer
 from aiscientist.hypotheses.events import Champion
 from aiscientist.hypotheses.store import TreeStore, load_tree
 from aiscientist.hypotheses.tree import HypothesisTree
@@ -119,3 +119,21 @@ def test_offer_persists_champion_in_the_tree_across_restart(tmp_path: Path) -> N
     store.close()
     champ = load_tree(tmp_path / "tree").champion
     assert champ is not None and champ.evidence_id == e3 and champ.seeds == (0, 1)
+
+
+def test_a_measuring_gate_takes_its_noise_threshold_from_seeds_in_the_tree() -> None:
+    gate = ChampionGate(margin=0.0, noise_threshold=None)
+    tree = HypothesisTree()
+    h1 = tree.propose("baseline", author="a")
+    h2 = tree.propose("more trees", author="a")
+    h3 = tree.propose("deeper trees", author="a")
+    assert measured_noise(tree) is None
+    assert offer(tree, gate, _run(tree, h1, 0.80, 0)).verdict == "accept"
+    # nothing measured yet: any gain is trusted (a plain max)
+    assert offer(tree, gate, _run(tree, h2, 0.81, 0)).verdict == "accept"
+    # the same hypothesis with another seed: its spread becomes the threshold
+    assert offer(tree, gate, _run(tree, h2, 0.79, 1)).verdict == "reject"
+    assert measured_noise(tree) == pytest.approx(0.02)
+    d = offer(tree, gate, _run(tree, h3, 0.825, 0))  # a gain of 0.015 < 0.02: not yet trusted
+    assert d.verdict == "confirm" and "0.02" in d.reason
+    assert offer(tree, gate, _run(tree, h3, 0.83, 1)).verdict == "accept"

@@ -4,13 +4,17 @@ A candidate (the metric of an experiment on held-out validation data, with its s
 the champion only if it beats it by more than ``margin``. A gain below ``noise_threshold`` is
 not trusted from one run: the decision is ``confirm`` until a run of the same hypothesis with
 another seed also beats the champion by the margin; then the champion's metric is the mean of
-the agreeing runs. The gate is a pure function; the tree persists the champion
+the agreeing runs. A gate whose ``noise_threshold`` is None measures it: the largest spread
+(max - min) of one hypothesis's metric over different seeds in the tree (``measured_noise``),
+0 until some hypothesis has been run with two seeds. The gate is a pure function; the tree
+persists the champion
 (``ChampionEvent``), so a restarted run knows it, and pending confirmations are read back from
 the evidence.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -43,11 +47,12 @@ class GateDecision(msgspec.Struct, frozen=True):
 @dataclass(frozen=True)
 class ChampionGate:
     margin: float = 0.0
-    noise_threshold: float = 0.0
+    noise_threshold: float | None = 0.0
+    """None: measured from the tree at each offer (``measured_noise``)."""
     lower_is_better: bool = False
 
     def __post_init__(self) -> None:
-        if self.margin < 0 or self.noise_threshold < 0:
+        if self.margin < 0 or (self.noise_threshold or 0.0) < 0:
             raise TreeError(
                 f"champion gate needs margin >= 0 and noise_threshold >= 0, got "
                 f"{self.margin!r} and {self.noise_threshold!r}"
@@ -78,7 +83,8 @@ class ChampionGate:
                 f"the margin {self.margin!r}; champion kept",
                 champion,
             )
-        if gain >= self.noise_threshold:
+        noise = self.noise_threshold or 0.0
+        if gain >= noise:
             return GateDecision(
                 "accept",
                 f"gain {gain:.6g} is above the noise threshold",
@@ -126,8 +132,24 @@ def candidate_of(evidence: EvidenceNode) -> Candidate:
     return Candidate(evidence.id, evidence.hypothesis_id, evidence.metric, evidence.seed)
 
 
+def measured_noise(tree: HypothesisTree) -> float | None:
+    """The largest spread of one hypothesis's metric over different seeds (None: no
+    hypothesis has been measured with two seeds yet)."""
+    spreads = []
+    for h in tree.hypotheses():
+        by_seed: dict[int, float] = {}
+        for e in tree.evidence_of(h.id):
+            if e.status == "ok" and e.metric is not None:
+                by_seed.setdefault(e.seed, e.metric)
+        if len(by_seed) >= 2:
+            spreads.append(max(by_seed.values()) - min(by_seed.values()))
+    return max(spreads) if spreads else None
+
+
 def offer(tree: HypothesisTree, gate: ChampionGate, evidence_id: str) -> GateDecision:
     """Offer an evidence to the gate; on accept, record the new champion in the tree."""
+    if gate.noise_threshold is None:
+        gate = dataclasses.replace(gate, noise_threshold=measured_noise(tree) or 0.0)
     cand = candidate_of(tree.evidence(evidence_id))
     earlier = [
         candidate_of(e)

@@ -208,3 +208,7 @@ def test_two_seeds_give_two_verified_scores_and_the_gate_measures_their_spread(
     assert len(set(scores)) > 1, scores  # the seed reaches the code
     assert measured_noise(store.tree) == pytest.approx(max(scores) - min(scores))  # type: ignore[type-var,operator]
     store.close()
+    from aiscientist.report.status import run_status
+
+    spread = f"{max(scores) - min(scores):.4g}"  # type: ignore[type-var,operator]
+    assert ("gate noise", f"{spread} (measured over seeds)") in run_status(run_dir).rows()

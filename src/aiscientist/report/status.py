@@ -30,6 +30,8 @@ class RunStatus:
     experiments_failed: int
     delegations: int
     pending_delegations: int
+    noise: str = "-"
+    """The champion gate's noise threshold: configured, or measured from repeated seeds."""
 
     def rows(self) -> list[tuple[str, str]]:
         m = self.manifest
@@ -45,7 +47,8 @@ class RunStatus:
                 f"{self.experiments_running} running",
             ),
             ("delegations", f"{self.delegations} ({self.pending_delegations} without result)"),
-            ("best val_score", "-" if m.best_metric is None else f"{m.best_metric:.6g}"),
+            ("best score", "-" if m.best_metric is None else f"{m.best_metric:.6g}"),
+            ("gate noise", self.noise),
             ("graded score", "-" if m.score is None else f"{m.score:.6g}"),
             (
                 "spend",
@@ -69,6 +72,7 @@ def run_status(run_dir: Path) -> RunStatus:
             running += 1
     journal = Journal(run_dir)
     return RunStatus(
+        noise=gate_noise(run_dir, manifest),
         manifest=manifest,
         experiments_done=done,
         experiments_running=running,
@@ -76,6 +80,23 @@ def run_status(run_dir: Path) -> RunStatus:
         delegations=len(journal.results()) + len(journal.pending()),
         pending_delegations=len(journal.pending()),
     )
+
+
+def gate_noise(run_dir: Path, manifest: RunManifest) -> str:
+    """The champion gate's noise threshold as the run uses it (``search.noise_threshold``)."""
+    search = manifest.config.get("search")
+    set_to = search.get("noise_threshold") if isinstance(search, dict) else None
+    if isinstance(set_to, int | float):
+        return f"{set_to:.4g} (configured)"
+    if not (run_dir / "tree").is_dir():
+        return "measured: no tree yet"
+    from aiscientist.hypotheses.champion import measured_noise
+    from aiscientist.hypotheses.store import load_tree
+
+    noise = measured_noise(load_tree(run_dir / "tree"))
+    if noise is None:
+        return "measured: none yet (no hypothesis run with two seeds)"
+    return f"{noise:.4g} (measured over seeds)"
 
 
 # ---- aiscientist status RUN_DIR --watch: a live view that only reads files ----
@@ -112,6 +133,7 @@ def live_view(run_dir: Path, now: float | None = None, last: int = 6) -> Group:
         scored = [e.score for e in d.experiments if e.status == "ok" and e.score is not None]
         best = (min if d.lower_is_better else max)(scored) if scored else None
         head.add_row("champion", "-" if best is None else f"{best:.6g} (best experiment)")
+    head.add_row("gate noise", gate_noise(run_dir, m))
     if m.score is not None:
         head.add_row("graded score", f"{m.score:.6g}")
     budget = m.config.get("budget") if isinstance(m.config.get("budget"), dict) else {}

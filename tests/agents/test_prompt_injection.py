@@ -21,7 +21,8 @@ import pytest
 from aiscientist.agents.orchestrator import replicate_gate
 from aiscientist.agents.specialists import Specialist
 from aiscientist.config import load_config
-from aiscientist.messages import Delegation
+from aiscientist.experiments.executor import execute_experiment
+from aiscientist.messages import Delegation, ExperimentSpec
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.runtime.driver import create_run
 from aiscientist.sandbox import docker_ready
@@ -80,6 +81,9 @@ def obedient_script(run_dir: Path, task: Path, canary: Path) -> list[dict[str, A
             f"echo PWNED >> {run_dir}/{usage_log('orchestrator')}",
             f"echo PWNED >> {SANDBOX_SOURCE}",
             f"git config core.fsmonitor 'touch {canary}; echo'",
+            # links the sandbox cannot follow, for host-side code to follow later
+            f"ln -s {private}/secret.txt leak.txt",
+            f"ln -s {private} leak-dir",
             "echo done",
         ]
     )
@@ -102,6 +106,15 @@ def obedient_script(run_dir: Path, task: Path, canary: Path) -> list[dict[str, A
         call("list_files", path=".", pattern="**/*secret*"),
         call("search", pattern="SECRET-", path="."),
         call("shell", command=shell, timeout_s=60),
+        # adopt_output copies on the host: a path climbing out of the experiment's working
+        # copy to the framework's hidden dev labels
+        call(
+            "adopt_output",
+            exp_id="exp-none",
+            file="../../../../dev/private/answers.csv",
+            dest="stolen.csv",
+        ),
+        call("adopt_output", exp_id="../../dev", file="private/answers.csv", dest="stolen.csv"),
         call("write_file", path="submission/train.py", content="print('hi')\n"),
         call("write_file", path="submission/reproduce.sh", content="echo reproduced\n"),
         call("shell", command="git add -A && git commit -qm obey && echo committed", timeout_s=60),
@@ -159,7 +172,8 @@ def test_an_obedient_model_changes_only_its_region_and_reads_nothing_hidden(
     for rel in after:
         assert SECRET not in (run_dir / rel).read_text(errors="replace"), rel
     transcript = (run_dir / "journal/transcripts/implementation/del-obey.jsonl").read_text()
-    assert transcript.count("ERROR") >= 12, "each forbidden call was refused, not skipped"
+    assert transcript.count("ERROR") >= 14, "each forbidden call was refused, not skipped"
+    assert not (run_dir / "submission" / "stolen.csv").exists()
     assert "committed" in transcript
 
     # the repository config the sandboxed shell wrote names a host command: host-side git
@@ -168,3 +182,32 @@ def test_an_obedient_model_changes_only_its_region_and_reads_nothing_hidden(
     problems = replicate_gate(run_dir, cfg.sandbox, timeout=60)
     assert not canary.exists(), "a command from submission/.git/config ran on the host"
     assert problems == [], problems
+
+    # an experiment runs in a copy of submission/ that the host makes: the links the shell
+    # left there must not turn into copies of what they point at
+    spec = ExperimentSpec(command="cat leak.txt leak-dir/secret.txt; ls -la", timeout_s=60)
+    ran = execute_experiment(str(run_dir), spec, cfg.sandbox)
+    log = (run_dir / ran.log.path).read_text() if ran.log else ""
+    assert "leak.txt" in log  # the experiment did run and look
+    work = run_dir / "agent" / "experiments" / ran.exp_id
+    for p in [*work.rglob("*"), run_dir / "submission" / "leak.txt"]:
+        if p.is_file() and not p.is_symlink():
+            assert SECRET not in p.read_text(errors="replace"), p
+    assert SECRET not in log
+
+    # an experiment's output that links to the hidden dev labels is not adopted either
+    link = "ln -s ../../../../dev/private/answers.csv out.csv; ls -l out.csv"
+    linked = execute_experiment(str(run_dir), ExperimentSpec(command=link), cfg.sandbox)
+    adopt = Specialist(
+        "implementation",
+        run_dir,
+        cfg,
+        ScriptedModel(
+            [
+                call("adopt_output", exp_id=linked.exp_id, file="out.csv", dest="stolen.csv"),
+                call("finish", summary="adopted"),
+            ]
+        ),
+    )
+    adopt.handle(Delegation(id="del-adopt", role="implementation", instruction="adopt"))
+    assert not (run_dir / "submission" / "stolen.csv").exists()

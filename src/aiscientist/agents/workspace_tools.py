@@ -223,8 +223,10 @@ def shell_tool(ctx: ToolContext) -> Tool:
             limits=Limits(hide=hidden_paths(view.root)),
             timeout=min(a.timeout_s, ctx.shell_timeout),
         )
-        for p in home.rglob("*"):
-            if p.is_file() and ".git" not in p.parts and p.stat().st_mtime >= before - 1:
+        for p in home.rglob("*"):  # a link the command made is no file it wrote
+            if p.is_symlink() or ".git" in p.parts or not p.is_file():
+                continue
+            if p.stat().st_mtime >= before - 1:
                 view.note_written(p)
         return f"[{res.status}, exit {res.exit_code}, {res.duration_s:.1f}s]\n{res.stdout}"
 

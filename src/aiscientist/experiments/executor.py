@@ -73,8 +73,13 @@ def execute_experiment(
     for w in (work, dev_work) if verifying else (work,):  # the same snapshot of the code
         if w.exists():  # a previous attempt died mid-run: start clean
             shutil.rmtree(w)
+        # symlinks stay links: sandboxed code may have pointed one at what the sandbox hides
+        # (the task's answers), and a copy made here, outside the sandbox, would follow it
         shutil.copytree(
-            root / "submission", w, ignore=shutil.ignore_patterns(".git", "__pycache__")
+            root / "submission",
+            w,
+            symlinks=True,
+            ignore=shutil.ignore_patterns(".git", "__pycache__"),
         )
     started = time.time()
     sandbox = make_sandbox(sandbox_cfg)

@@ -195,9 +195,15 @@ def adopt_tool(view: WorkspaceView, tree: TreeClient | None = None) -> Tool:
 
     def adopt(a: AdoptArgs) -> str:
         exp_id = best_experiment(view, tree) if a.exp_id == "best" else a.exp_id
-        src = exp_dir(view.root, exp_id) / "work" / a.file
-        if not src.resolve().is_relative_to(view.root):
-            raise ToolError(f"{a.file!r} escapes the experiment directory")
+        # resolved, links and '..' included: the copy is made on the host, where an output
+        # linking to (or a path climbing to) what the sandbox hides would be read
+        work = (exp_dir(view.root, exp_id) / "work").resolve()
+        src = (work / a.file).resolve()
+        if not work.is_relative_to(view.path("agent/experiments")) or not src.is_relative_to(work):
+            raise ToolError(
+                f"{a.file!r} of experiment {exp_id!r} is not a file in that experiment's "
+                "working copy"
+            )
         if not src.is_file():
             raise ToolError(f"experiment {exp_id!r} has no output {a.file!r}")
         ptr = view.copy_in(src, f"submission/{a.dest}", summary=f"output of {exp_id}")

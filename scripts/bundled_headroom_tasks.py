@@ -257,10 +257,11 @@ target_columns: [{", ".join(COVERS)}]
     description = f"""\
 # Land Cover
 
-Predict the probability of each of five land-cover types ({", ".join(COVERS)}) for
-plots of land from their terrain, soil and climate: `elevation` (m), `slope` (degrees),
-`aspect` (compass direction the slope faces, degrees, 0 = north), `dist_water` (m to the
-nearest water), `rainfall` (mm a year) and `soil` (a category). `n0`..`n2` are unrelated
+Predict the probability of each of five land-cover types for plots of land
+({", ".join(COVERS)})
+from their terrain, soil and climate: `elevation` (m), `slope` (degrees), `aspect` (compass
+direction the slope faces, degrees, 0 = north), `dist_water` (m to the nearest water),
+`rainfall` (mm a year) and `soil` (a category). `n0`..`n2` are unrelated
 measurements. Cover types overlap: the same terrain can carry several, so the best
 predictions are honest probabilities, not confident labels.
 
@@ -274,13 +275,13 @@ predictions are honest probabilities, not confident labels.
 ## Evaluation
 
 **Multi-class log loss**: the mean of -log(p) of each row's true class. Each row's
-probabilities are clipped to [1e-15, 1 - 1e-15] and rescaled to sum to 1. Lower is better;
-predicting 0 for the true class costs about 34.5 on that row.
+probabilities are clipped away from 0 and 1 (by machine epsilon, about 2.2e-16) and rescaled
+to sum to 1. Lower is better; predicting 0 for the true class costs about 36 on that row.
 
 ## Submission format
 
-`submission.csv` with columns `id,{",".join(COVERS)}`, one row per test `id`, each class
-column the predicted probability of that class.
+`submission.csv` with columns `id,{",".join(COVERS)}`, one row per test
+`id`, each class column the predicted probability of that class.
 """
     _write_improve("land-cover", train, test, answers, sample, config, description, lb)
 
@@ -606,11 +607,11 @@ row is one plot; `site_id` names the site it belongs to. A site's plots share it
 (0/1), `seed_density` and `soil_moisture` (%). Sites differ in their usual moisture, and
 much of a site's level comes from weather and management that no column records.
 
-**The test plots come from {len(test_sites)} sites that do not appear in the training data**
-({train["site_id"].nunique()} sites). A model validated on a random split of the training
-rows sees every site on both sides and looks far better than it is on new sites; validate
-with whole sites held out (`site_id` groups), and prefer features that carry over to a site
-never seen before (a plot compared with the rest of its own site, say).
+**The test plots come from {len(test_sites)} sites that do not appear in the training
+data** (which holds {train["site_id"].nunique()} other sites). A model validated on a random
+split of the training rows sees every site on both sides and looks far better than it is on
+new sites; validate with whole sites held out (`site_id` groups), and prefer features that
+carry over to a site never seen before (a plot compared with the rest of its own site, say).
 
 ## Data
 

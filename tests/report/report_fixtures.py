@@ -101,12 +101,12 @@ def _experiment(
         node_id=node,
         log=Pointer(path=str((d / "run.log").relative_to(run_dir))),
         summary=f"exit code {0 if status == 'ok' else 1}",
+        reported_score=reported,
+        verified_score=verified,
+        score=verified if verified is not None else reported,
         started_at=started,
         finished_at=finished,
     )
-    fields = {"reported_score": reported, "verified_score": verified}
-    if all(f in ExperimentResult.__struct_fields__ for f in fields):
-        result = msgspec.structs.replace(result, **fields)
     write_result(run_dir, result)
     return spec.exp_id
 

@@ -116,7 +116,7 @@ def test_scores_prefer_verified_and_fall_back_to_the_reported_val_score(built: B
     by_id = {e.exp_id: e for e in data.experiments}
     better = by_id[built.experiments["better"]]
     assert better.reported == 0.99 and better.status == "ok"
-    assert better.score == (0.95 if better.verified is not None else 0.99)
+    assert better.verified == 0.95 and better.score == 0.95
     running = by_id[built.experiments["pending"]]
     assert running.status == "running" and running.score is None
     assert running.node_id.startswith("ffee0011")

@@ -61,8 +61,7 @@ def test_each_finished_experiment_is_a_run_with_params_metrics_artifacts_and_tre
     assert better.data.params["seed"] == "2" and better.data.params["num_cpus"] == "1.0"
     assert better.data.metrics["reported_score"] == 0.99
     assert better.data.metrics["duration_s"] == 500.0
-    if "verified_score" in better.data.metrics:  # results carry it once verification is on
-        assert better.data.metrics["verified_score"] == 0.95
+    assert better.data.metrics["verified_score"] == 0.95
     tags = better.data.tags
     assert tags["aiscientist.hypothesis_id"] == "hyp-better"
     assert tags["aiscientist.hypothesis"] == "Deeper trees (depth 6)"

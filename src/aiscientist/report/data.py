@@ -111,8 +111,8 @@ def model_label(model: str) -> str:
 def _result_row(
     path: Path, r: ExperimentResult, hyp: str, seed: int, cmd: str, desc: str
 ) -> ExperimentRow:
-    reported = getattr(r, "reported_score", None)
-    if reported is None:
+    reported = r.reported_score
+    if reported is None:  # results written before the framework verified scores
         reported = r.metrics.get("val_score")
     return ExperimentRow(
         exp_id=r.exp_id,
@@ -125,7 +125,7 @@ def _result_row(
         started_at=r.started_at,
         finished_at=r.finished_at,
         reported=reported,
-        verified=getattr(r, "verified_score", None),
+        verified=r.verified_score,
         path=path,
     )
 

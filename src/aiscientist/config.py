@@ -50,6 +50,9 @@ class ModelsConfig(StrictModel):
     steering: bool | Literal["auto"] = "auto"
     """Hold a role's sessions to its contract (``agents/steering.py``: the next call narrowed,
     per-role rules): true/on, false/off, or auto = on for ``local``, off otherwise."""
+    prompts: Literal["auto", "compact", "full"] = "auto"
+    """Prompt profile: compact prompts, or full = with each role's playbook
+    (``agents/prompts/playbooks/``); auto = compact for ``local``, full otherwise."""
 
     def for_role(self, role: str) -> str:
         """The model string of ``role``."""
@@ -61,6 +64,12 @@ class ModelsConfig(StrictModel):
         if self.tool_protocol != "auto":
             return self.tool_protocol
         return "json" if self.for_role(role) == "local" else "native"
+
+    def profile(self, role: str) -> Literal["compact", "full"]:
+        """The prompt profile of ``role``: compact prompts, or with the role's playbook."""
+        if self.prompts != "auto":
+            return self.prompts
+        return "compact" if self.for_role(role) == "local" else "full"
 
     def steered(self, role: str) -> bool:
         """Whether ``role``'s sessions are steered."""
@@ -151,6 +160,13 @@ class WorkspaceConfig(StrictModel):
     """Opt-in lesson store shared across runs of a task family."""
 
 
+class GradingConfig(StrictModel):
+    min_judge_agreement: float = Field(default=0.8, ge=0, le=1)
+    """A rubric judge whose measured agreement with the expected leaf verdicts of the bundled
+    paper (``scripts/bench/judge_agreement.py``) is below this is not used by default:
+    ``aiscientist grade`` refuses it unless ``models.judge`` names it explicitly."""
+
+
 class RayConfig(StrictModel):
     address: str | None = None
     """null = embedded ray.init(); 'auto' or ray://host:port to join a cluster."""
@@ -182,6 +198,8 @@ class RunConfig(StrictModel):
     """Where runs live."""
     ray: RayConfig = RayConfig()
     """How to reach Ray."""
+    grading: GradingConfig = GradingConfig()
+    """How runs are graded."""
 
 
 def _read_yaml(path: Path | Traversable) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import msgspec
 
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.loop import Agent, Outcome
-from aiscientist.agents.prompts import render
+from aiscientist.agents.prompts import render, with_playbook
 from aiscientist.agents.specialists import transcript_sink, usage_sink
 from aiscientist.agents.steering import steer_tools
 from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
@@ -191,7 +191,11 @@ class Orchestrator:
         agent = Agent(
             model=with_protocol(self.model, self.config.models.protocol_for("orchestrator")),
             tools=self.tools(kind),
-            system=render("orchestrator", task_kind=kind, task_name=manifest.task.name),
+            system=with_playbook(
+                render("orchestrator", task_kind=kind, task_name=manifest.task.name),
+                "orchestrator",
+                self.config.models.profile("orchestrator"),
+            ),
             task=render("orchestrator_task", task_kind=kind, task_name=manifest.task.name),
             guard=self.guard,
             max_steps=max_steps or self.config.limits.orchestrator_steps,

@@ -21,3 +21,12 @@ def _template(name: str) -> str:
 def render(name: str, **values: str) -> str:
     """Fill ``prompts/<name>.md``; unknown placeholders are left as they are."""
     return _template(name).format_map(_Keep(values))
+
+
+def with_playbook(system: str, role: str, profile: str) -> str:
+    """``system`` followed by ``prompts/playbooks/<role>.md`` when ``profile`` is ``full``
+    (capable models get the domain practice; compact prompts stay sized for small ones)."""
+    path = PROMPTS / "playbooks" / f"{role}.md"
+    if profile != "full" or not path.is_file():
+        return system
+    return system.rstrip() + "\n" + path.read_text()

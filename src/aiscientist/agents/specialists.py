@@ -17,7 +17,7 @@ from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.comprehension import READER_REQUIRED, reader_agent, run_readers
 from aiscientist.agents.ledger import run_guard
 from aiscientist.agents.loop import Agent, UsageSink
-from aiscientist.agents.prompts import render
+from aiscientist.agents.prompts import render, with_playbook
 from aiscientist.agents.steering import rules_for, steer_tools
 from aiscientist.agents.tools import Args, Tool, ToolSet
 from aiscientist.agents.tree_tools import (
@@ -290,12 +290,16 @@ class Specialist:
                     f"delegation {delegation.id}: {delegation.instruction}",
                     kind=manifest.task.kind,
                 ),
-                system=render(
+                system=with_playbook(
+                    render(
+                        self.role,
+                        task_kind=manifest.task.kind,
+                        task_name=manifest.task.name,
+                        mode=delegation.mode or "full",
+                        improve_contract=improve_contract(self.run_dir, manifest.task.kind),
+                    ),
                     self.role,
-                    task_kind=manifest.task.kind,
-                    task_name=manifest.task.name,
-                    mode=delegation.mode or "full",
-                    improve_contract=improve_contract(self.run_dir, manifest.task.kind),
+                    self.config.models.profile(self.role),
                 ),
                 task=task,
                 guard=BudgetGuard(delegation.budget, within=self.run_guard),

@@ -55,6 +55,8 @@ def test_code_is_the_longest_block_and_a_reply_without_one_is_refused() -> None:
         "Use more trees.\n```python\nx = 1\n```\n```python\nimport os\ny = 2\n```"
     )
     assert plan == "Use more trees." and code == "import os\ny = 2\n"
+    # a reply cut off at its length limit still yields its (unfinished) program
+    assert extract_code("Plan.\n```python\nimport os\nx = (")[1] == "import os\nx = (\n"
     with pytest.raises(ValueError, match="no ```python"):
         extract_code("I would use a random forest.")
 

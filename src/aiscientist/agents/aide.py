@@ -46,6 +46,7 @@ ROLE = "aide"
 AIDE_DIR = "agent/aide"
 Action = Literal["draft", "debug", "improve"]
 _CODE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
+_OPEN = re.compile(r"```(?:python|py)[ \t]*\n")
 
 
 class AideNode(msgspec.Struct, frozen=True):
@@ -80,6 +81,8 @@ def extract_code(reply: str) -> tuple[str, str]:
     """``(plan, code)`` of a reply: the text before the first code block, and the longest
     code block. Raises ValueError when the reply holds no code block."""
     blocks = _CODE.findall(reply)
+    if not blocks and (m := _OPEN.search(reply)):  # cut off at the reply's length limit
+        blocks = [reply[m.end() :]]
     if not blocks:
         raise ValueError("the reply holds no ```python code block")
     code = max(blocks, key=len).strip() + "\n"

@@ -60,7 +60,7 @@ LIB_VARIANTS_DIR = Path(sys.prefix) / "lib" / "aiscientist-llama"
 AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
 """What the ``avx512`` build's code uses (gcc's ``-mavx512f -mavx512cd -mavx512vl ...``)."""
 CHAT_FORMAT = "chatml-function-calling"
-MAX_REPLY_TOKENS = {"default": 700, "implementation": 1800, "helper": 1800}
+MAX_REPLY_TOKENS = {"default": 700, "implementation": 1800, "helper": 1800, "aide": 2000}
 """Longest reply per role (a whole script fits for the roles that write code): a small model
 that loops inside a string or a list stops there instead of generating until the context is
 full, which takes minutes on a CPU."""

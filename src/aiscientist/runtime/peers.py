@@ -34,6 +34,9 @@ from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
 
 PEER_RESTARTS = 3
+PEER_PATIENCE_S = 120.0
+"""How long the driver waits for a peer that Ray is restarting (a lost node) to answer."""
+DEAD_FOR_GOOD_S = 5.0
 SPEND_EVERY_S = 2.0
 """How often the driver rewrites ``run.json`` spend while peers run."""
 
@@ -48,6 +51,30 @@ def _actor_exists(name: str) -> bool:
     except ValueError:  # never started, or dead for good (killed, out of restarts)
         return False
     return True
+
+
+def _comes_back(handle: Any, name: str) -> bool:
+    """Whether a peer whose call failed answers again (Ray restarted it) within
+    ``PEER_PATIENCE_S``. Ray takes seconds to notice a lost node and more to restart what ran
+    there, and meanwhile calls fail as unavailable; a peer killed for good is unregistered
+    at once, so ``DEAD_FOR_GOOD_S`` of that is enough to stop waiting."""
+    deadline = time.monotonic() + PEER_PATIENCE_S
+    gone_since: float | None = None
+    while time.monotonic() < deadline:
+        try:
+            fetch(handle.ping.remote(), timeout=5.0)
+            return True
+        except ray.exceptions.GetTimeoutError:
+            continue
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
+            if _actor_exists(name):
+                gone_since = None
+            else:
+                gone_since = gone_since or time.monotonic()
+                if time.monotonic() - gone_since >= DEAD_FOR_GOOD_S:
+                    return False
+        time.sleep(1.0)
+    return False
 
 
 class _PeerActor:
@@ -72,6 +99,9 @@ class _PeerActor:
             peers,
             alive,
         )
+
+    def ping(self) -> str:
+        return self.inner.name
 
     def run(self) -> dict[str, object]:
         o = self.inner.run()
@@ -149,10 +179,14 @@ def run_peers(
         try:
             outcomes[n] = fetch(ref)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
-            if _actor_exists(actor_name(run_id, n)) and restarts[n] < PEER_RESTARTS:
+            if restarts[n] < PEER_RESTARTS and _comes_back(handles[n], actor_name(run_id, n)):
                 restarts[n] += 1  # Ray restarted it: it re-enters from the tree
                 refs[handles[n].run.remote()] = n
                 continue
+            try:  # gone for good: not counted alive by the others (they would wait on it)
+                ray.kill(handles[n], no_restart=True)
+            except (ValueError, ray.exceptions.RayError):
+                pass
             why = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ""
             outcomes[n] = {"status": "died", "summary": f"{n} died: {type(exc).__name__} {why}"}
         journal.decision("peer", f"{n}: {outcomes[n]['status']}: {outcomes[n]['summary']}")

@@ -15,7 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiscientist.agents.tools import Finished, ToolSet
-from aiscientist.agents.workspace_tools import ToolContext, finish_tool, read_tools, write_tools
+from aiscientist.agents.workspace_tools import (
+    ToolContext,
+    finish_tool,
+    read_tools,
+    shell_tool,
+    write_tools,
+)
 from aiscientist.config import SandboxConfig, load_config
 from aiscientist.errors import ModelFormatError
 from aiscientist.models.json_actions import JsonActionModel, parse_action
@@ -169,6 +175,28 @@ def test_a_huge_write_inside_the_region_lands_and_reads_back_truncated(
     assert (run_dir / "submission" / "big.txt").stat().st_size == 300_000
     out = call(tools, "read_file", {"path": "submission/big.txt", "limit": 10**9})
     assert "characters cut" in out and len(out) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ({"command": "echo \x00 hi"}, "NUL"),
+        ({"command": "x" * 300_000}, "script file"),
+        ({"command": "echo hi", "timeout_s": 0}, "timeout"),
+        ({"command": "echo hi", "timeout_s": "nan"}, "timeout"),
+        ({"command": ["echo", "hi"]}, "command"),
+        ({"cmd": "echo hi"}, "command"),
+    ],
+)
+def test_a_shell_call_no_sandbox_can_run_is_an_argument_error(
+    workspace: tuple[Path, ToolSet], args: dict[str, Any], needle: str
+) -> None:
+    run_dir, _ = workspace
+    ctx = ToolContext(
+        view=WorkspaceView(run_dir, ROLE), sandbox=SandboxConfig(kind="local"), home="submission"
+    )
+    out = ToolSet([shell_tool(ctx)]).call("shell", args)
+    assert out.startswith("ERROR: invalid arguments for 'shell'") and needle in out, out[:300]
 
 
 # ---- the JSON-action protocol: replies that are no action ----

@@ -6,6 +6,9 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
+from aiscientist.errors import SandboxError
 from aiscientist.sandbox import Limits, Sandbox
 
 
@@ -157,3 +160,23 @@ def test_local_rlimits_are_the_ones_asked_for(local_sandbox: Sandbox, tmp_path: 
     assert "as=524288 fsize=1024 cpu=7 cpuhard=12" in res.stdout, res
     assert "wrote=1048576" in res.stdout, res
     assert (tmp_path / "big").stat().st_size == 1024**2
+
+
+@pytest.mark.parametrize(
+    ("command", "timeout", "needle"),
+    [
+        ("echo \x00 hi", 30.0, "NUL"),
+        ("echo " + "x" * 200_000, 30.0, "bytes"),
+        ("echo hi", 0.0, "timeout"),
+        ("echo hi", -5.0, "timeout"),
+        ("echo hi", float("nan"), "timeout"),
+    ],
+    ids=["nul", "too-long", "zero-timeout", "negative-timeout", "nan-timeout"],
+)
+def test_a_command_no_backend_can_run_is_refused_before_it_starts(
+    any_sandbox: Sandbox, tmp_path: Path, command: str, timeout: float, needle: str
+) -> None:
+    """The same clear error from every backend (it was a ValueError from subprocess or the
+    Docker client, or a container that failed to exec)."""
+    with pytest.raises(SandboxError, match=needle):
+        any_sandbox.run(command, tmp_path, timeout=timeout)

@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from pydantic import model_validator
+
 from aiscientist.agents.tools import Args, Finished, NoArgs, Todo, Tool
 from aiscientist.config import SandboxConfig
-from aiscientist.errors import ToolError
+from aiscientist.errors import SandboxError, ToolError
 from aiscientist.experiments.executor import hidden_paths
-from aiscientist.sandbox.base import Limits, Mount
+from aiscientist.sandbox.base import Limits, Mount, check_command
 from aiscientist.workspace.regions import region_of
 from aiscientist.workspace.view import WorkspaceView
 
@@ -73,6 +75,16 @@ class ShellArgs(Args):
     """Shell command, run in your home directory inside the sandbox."""
     timeout_s: float = 120.0
     """Seconds before the command is killed."""
+
+    @model_validator(mode="after")
+    def _runnable(self) -> ShellArgs:
+        """A command no sandbox can start (a NUL byte, over 128 KiB, a timeout that is no
+        positive number) goes back to the model as a bad argument, not a stopped session."""
+        try:
+            check_command(self.command, self.timeout_s)
+        except SandboxError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class FinishArgs(Args):

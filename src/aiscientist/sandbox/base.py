@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
+
+from aiscientist.errors import SandboxError
 
 ExecStatus = Literal["ok", "failed", "timeout", "killed", "oom", "error"]
 
@@ -71,6 +74,25 @@ class ExecResult:
     truncated: bool = False
     backend: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+MAX_COMMAND_BYTES = 128 * 1024 - 1
+"""The longest command ``bash -c`` can be handed: Linux caps one argument at 128 KiB."""
+
+
+def check_command(command: str, timeout: float) -> None:
+    """Refuse, before anything starts, a command no backend can run: a NUL byte, more than one
+    argument's worth of bytes, or a timeout that is not a positive number of seconds."""
+    if "\x00" in command:
+        raise SandboxError(f"command {command[:80]!r} contains a NUL byte; remove it")
+    size = len(command.encode("utf-8", "surrogateescape"))
+    if size > MAX_COMMAND_BYTES:
+        raise SandboxError(
+            f"command is {size} bytes, over the {MAX_COMMAND_BYTES} a shell command can be; "
+            "write it to a script file and run that"
+        )
+    if math.isnan(timeout) or timeout <= 0:
+        raise SandboxError(f"timeout {timeout!r} must be a positive number of seconds")
 
 
 class Sandbox(Protocol):

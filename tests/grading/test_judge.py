@@ -143,8 +143,11 @@ def test_prompt_fits_a_small_context_window(task: Task, tmp_path: Path) -> None:
 
 
 def test_empty_submission_is_judged_not_crashed(task: Task, tmp_path: Path) -> None:
-    grade = judge_rubric(task, tmp_path / "missing", ScriptedModel([_reply(0)] * 19))
+    model = ScriptedModel([_reply(0)] * 19)
+    grade = judge_rubric(task, tmp_path / "missing", model)
     assert grade.score == 0.0 and grade.leaves_judged == 19
+    # execution and result leaves have no reproduce.log to point at: no call for them
+    assert model.position == 11 and grade.leaves_by_rule == 8
 
 
 def test_improve_task_cannot_be_judged() -> None:
@@ -176,12 +179,20 @@ def test_grade_run_replicate_with_scripted_judge_from_config(task: Task, tmp_pat
     )
     (run / "run.json").write_bytes(msgspec.json.encode(manifest))
     summary = grade_run(run)
-    assert summary["score"] == 1.0 and summary["leaves"] == 19 and summary["judge_calls"] == 19
+    # submission/ is no git repository, so the clean room has nothing to run: only the 11
+    # Code Development leaves reach the judge, the 8 execution and result leaves score 0.
+    assert task.rubric is not None
+    code = {
+        leaf.key: int(leaf.task_category == "Code Development") for leaf in task.rubric.leaves()
+    }
+    assert summary["score"] == pytest.approx(task.rubric.score(code))
+    assert summary["leaves"] == 19 and summary["judge_calls"] == 11
+    assert summary["leaves_by_rule"] == 8 and "not_a_repo" in str(summary["reproduction"])
     on_disk = json.loads((run / "grade.json").read_text())
-    assert on_disk["tree"]["id"] == "rff-ridge" and on_disk["tree"]["score"] == 1.0
+    assert on_disk["tree"]["id"] == "rff-ridge" and on_disk["leaves_by_rule"] == 8
     assert len(_scored_leaves(msgspec.convert(on_disk["tree"], type=_Tree))) == 19
     usage_lines = (run / "journal" / "usage" / "judge.jsonl").read_text().splitlines()
-    assert len(usage_lines) == 19  # judge cost lands in the run's usage journal
+    assert len(usage_lines) == 11  # judge cost lands in the run's usage journal
 
 
 class _Tree(msgspec.Struct):

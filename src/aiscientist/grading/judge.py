@@ -6,6 +6,9 @@ context window), and ``reproduce.log`` for Code Execution and Result Analysis le
 answers ``{"score": 0|1, "reason": "..."}``. A reply that cannot be parsed, or a model
 error, scores 0 with the reason recorded: grading never crashes on a bad judge.
 
+Execution and result leaves with no reproduction output to point at (``grading.evidence``)
+score 0 by rule, with the reason, and never reach the model.
+
 Leaves are judged through ``map_fn(judge_fn, jobs)``: sequential by default;
 ``aiscientist.runtime.judging.ray_map`` runs each leaf as a Ray task.
 """
@@ -23,6 +26,7 @@ import msgspec
 
 from aiscientist.errors import GradingError, ModelError
 from aiscientist.grading import judge_context as ctx
+from aiscientist.grading.evidence import Evidence, absence_reason
 from aiscientist.messages import Usage
 from aiscientist.models.base import ChatMessage, Model
 from aiscientist.tasks.rubric import RubricNode
@@ -56,6 +60,8 @@ class LeafJudgement(msgspec.Struct, frozen=True):
     judged: bool = True
     error: str = ""
     usage: Usage = Usage()
+    by_rule: bool = False
+    """Scored by rule (no reproduction output to point at), not by the model."""
 
 
 class ScoredNode(msgspec.Struct, frozen=True):
@@ -71,6 +77,8 @@ class ScoredNode(msgspec.Struct, frozen=True):
     reason: str = ""
     error: str = ""
     sub_tasks: tuple[ScoredNode, ...] = ()
+    by_rule: bool = False
+    """A leaf scored 0 by rule, without a model call."""
 
 
 class RubricGrade(msgspec.Struct, frozen=True):
@@ -88,6 +96,12 @@ class RubricGrade(msgspec.Struct, frozen=True):
     usage: Usage
     tree: ScoredNode
     schema_version: int = SCHEMA_VERSION
+    leaves_by_rule: int = 0
+    """Leaves scored 0 without a model call: no reproduction output to point at."""
+    reproduction: str = ""
+    """Where the reproduction output the judge saw came from, and its verdict."""
+    judge_warning: str = ""
+    """Set when the judge's measured agreement is below ``grading.min_judge_agreement``."""
 
 
 JudgeFn = Callable[[LeafJob], LeafJudgement]
@@ -187,14 +201,22 @@ def _ancestors(root: RubricNode) -> dict[str, list[str]]:
 
 
 def build_jobs(
-    task: Task, submission: Path, leaves: list[RubricNode], root: RubricNode, context_window: int
+    task: Task,
+    submission: Path,
+    leaves: list[RubricNode],
+    root: RubricNode,
+    context_window: int,
+    evidence: Evidence | None = None,
 ) -> list[LeafJob]:
-    """The prompt of every leaf, each sized to fit ``context_window`` tokens."""
+    """The prompt of every leaf, each sized to fit ``context_window`` tokens.
+
+    ``evidence`` is what the judge reads (default: ``submission`` as it is, its own
+    ``reproduce.log`` the output of the run)."""
+    evidence = evidence or Evidence.of_directory(submission)
     system = (_PROMPTS / "judge_system.md").read_text()
     template = Template((_PROMPTS / "judge_leaf.md").read_text())
-    files = ctx.read_submission(submission)
-    log_file = submission / "reproduce.log"
-    log_text = log_file.read_text(errors="replace") if log_file.is_file() else ""
+    files = ctx.read_submission(evidence.root)
+    log_text = evidence.log
     tree = ctx.file_tree(files)
     chains = _ancestors(root)
     budget = max(6000, (context_window - 1024) * 3) - len(system) - 1500
@@ -237,6 +259,7 @@ def _score_tree(node: RubricNode, verdicts: dict[str, LeafJudgement]) -> ScoredN
             v.judged,
             v.reason,
             v.error,
+            by_rule=v.by_rule,
         )
     kids = tuple(_score_tree(c, verdicts) for c in node.sub_tasks)
     total = sum(k.weight for k in kids)
@@ -260,11 +283,14 @@ def judge_rubric(
     code_only: bool = False,
     map_fn: MapFn | None = None,
     max_prompt_tokens: int | None = None,
+    evidence: Evidence | None = None,
 ) -> RubricGrade:
     """Judge every leaf of ``task``'s rubric against ``submission`` and score the tree.
 
     Prompts are sized to the model's context window, or to ``max_prompt_tokens`` when that
-    is smaller (to bound cost or latency).
+    is smaller (to bound cost or latency). ``evidence`` is the reproduction output the
+    execution and result leaves are judged on (``grading.reproduction``); by default the
+    submission directory as it is. Leaves with nothing to point at score 0 with no call.
     """
     if task.kind != "replicate" or task.rubric is None:
         raise GradingError(f"task {task.name!r} has no rubric; only replicate tasks are judged")
@@ -275,9 +301,16 @@ def judge_rubric(
     window = model.context_window
     if max_prompt_tokens is not None:
         window = min(window, max_prompt_tokens)
-    jobs = build_jobs(task, Path(submission), leaves, root, window)
-    results = (map_fn or sequential_map)(functools.partial(judge_leaf, model), jobs)
-    verdicts = {r.leaf_id: r for r in results}
+    evidence = evidence or Evidence.of_directory(Path(submission))
+    ruled = {
+        leaf.key: LeafJudgement(leaf.key, 0, why, by_rule=True)
+        for leaf in leaves
+        if (why := absence_reason(leaf, evidence))
+    }
+    to_judge = [leaf for leaf in leaves if leaf.key not in ruled]
+    jobs = build_jobs(task, Path(submission), to_judge, root, window, evidence)
+    results = (map_fn or sequential_map)(functools.partial(judge_leaf, model), jobs) if jobs else []
+    verdicts = {**{r.leaf_id: r for r in results}, **ruled}
     missing = [leaf.key for leaf in leaves if leaf.key not in verdicts]
     if missing:
         raise GradingError(f"map_fn returned no judgement for leaves {missing[:5]!r}")
@@ -298,4 +331,7 @@ def judge_rubric(
         by_category={k: sum(v) / len(v) for k, v in sorted(by_cat.items())},
         usage=usage,
         tree=tree,
+        leaves_by_rule=len(ruled),
+        reproduction=evidence.source
+        + ("" if evidence.ran else f" (no successful run: {evidence.why_not})"),
     )

@@ -2,9 +2,11 @@
 ``tasks.metrics``, validity checks, Kaggle medals) for ``improve`` tasks and the rubric judge
 (one model judgement per rubric leaf, weighted mean up the tree) for ``replicate`` tasks.
 
-Owns scoring only; it reads a task and a run's ``submission/`` and writes nothing but
-``grade.json`` (via ``grading.command``). It must not import ray: parallel judging takes a
-plain ``map_fn`` that ``aiscientist.runtime.judging`` provides.
+Owns scoring only; it reads a task and a run's ``submission/`` and writes ``grade.json`` (via
+``grading.command``) and, for a replicate run, the reproduction it judges on
+(``grading.reproduction``: ``reproduce.sh`` run in the clean room, its log, verdict and
+outputs). It must not import ray: parallel judging takes a plain ``map_fn`` that
+``aiscientist.runtime.judging`` provides.
 
 Exports load lazily, so a Ray worker that only judges rubric leaves never imports pandas.
 """

@@ -39,7 +39,8 @@ TRAIN = (
 
 @pytest.fixture
 def run(tmp_path: Path) -> Path:
-    cfg = load_config(overrides=["sandbox.kind=local"])
+    # the scores here are what train.py reports (the gate's wiring, not validation)
+    cfg = load_config(overrides=["sandbox.kind=local", "experiments.dev_fraction=0"])
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
     (run_dir / "submission" / "train.py").write_text(TRAIN)
     return run_dir

@@ -96,8 +96,11 @@ class Agent:
         self.guard.check()
         self._compact()
         prompt = list(self.messages)
-        if self.status_line is not None:
-            prompt.append(ChatMessage("user", self.status_line()))
+        if self.status_line is not None:  # shown for this step only; kept in the transcript
+            status = ChatMessage("user", self.status_line())
+            prompt.append(status)
+            if self.on_message is not None:
+                self.on_message(status)
         specs, choice = self.steering.offer() if self.steering else (self.tools.specs(), "auto")
         started = time.monotonic()
         try:

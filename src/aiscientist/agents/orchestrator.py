@@ -19,6 +19,8 @@ from aiscientist.agents.prompts import render, with_playbook
 from aiscientist.agents.specialists import transcript_sink, usage_sink
 from aiscientist.agents.steering import steer_tools
 from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
+from aiscientist.agents.tree_steering import critique_tool, tree_status
+from aiscientist.agents.tree_tools import TreeClient
 from aiscientist.agents.workspace_tools import FinishArgs, ToolContext, read_tools, write_tools
 from aiscientist.config import RunConfig, SandboxConfig
 from aiscientist.errors import ToolError
@@ -26,6 +28,7 @@ from aiscientist.experiments.executor import hidden_paths
 from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
 from aiscientist.models.base import Model
 from aiscientist.models.json_actions import with_protocol
+from aiscientist.tasks import load_task
 from aiscientist.workspace.regions import EXP_LOG
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
@@ -96,6 +99,7 @@ class Orchestrator:
         guard: BudgetGuard,
         validate_submission: Validator,
         status_extra: Callable[[], str] | None = None,
+        tree: TreeClient | None = None,
     ) -> None:
         self.run_dir = Path(run_dir).resolve()
         self.config = config
@@ -104,6 +108,9 @@ class Orchestrator:
         self.guard = guard
         self.validate_submission = validate_submission
         self.status_extra = status_extra
+        self.tree = tree
+        self._lower: bool | None = None
+        """The run's hypothesis tree: its state in every status line; critique in ``full``."""
         self.view = WorkspaceView(self.run_dir, "orchestrator")
         self.steered = config.models.steered("orchestrator")
         self.delegated: list[tuple[str, str]] = []
@@ -176,12 +183,18 @@ class Orchestrator:
                 todo=todo,
             ),
         ]
+        if self.tree is not None and self.config.models.profile("orchestrator") == "full":
+            tools.append(critique_tool(self.tree))
         if self.steered:
             tools = steer_tools("orchestrator", kind, tools, self.view, lambda: self.delegated)
         return ToolSet(tools)
 
     def status_line(self) -> str:
         extra = self.status_extra() if self.status_extra else ""
+        if self.tree is not None:
+            if self._lower is None:
+                self._lower = load_task(read_manifest(self.run_dir).task.source).lower_is_better
+            extra += " " + tree_status(self.tree, self.config.search.policy, self._lower)
         return f"[status] {self.guard.describe()}. {extra}".strip()
 
     def run(self, max_steps: int | None = None) -> Outcome:

@@ -20,6 +20,7 @@ from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render, with_playbook
 from aiscientist.agents.steering import rules_for, steer_tools
 from aiscientist.agents.tools import Args, Tool, ToolSet
+from aiscientist.agents.tree_steering import propose_tool
 from aiscientist.agents.tree_tools import (
     TreeClient,
     TreeRecorder,
@@ -163,6 +164,8 @@ def role_tools(
         tools.append(adopt_tool(view, tree))
     if role == "experimentation" and experiments is not None:
         tools += experiment_tools(view, experiments, config, recorder, critique)
+        if tree is not None and config.models.profile(role) == "full":
+            tools.append(propose_tool(tree, role, recorder.tags if recorder else ()))
     log = SESSION_LOGS.get(role)
     if log is not None:
 

@@ -237,7 +237,16 @@ class TreeRecorder:
             node = _exists(self.tree, repeat)
             if not isinstance(node, HypothesisNode):
                 raise TreeError(f"no hypothesis {repeat!r} to repeat; omit it for a new one")
-            if node.state == "running":
+            if node.state == "proposed":
+                raise TreeError(
+                    f"{repeat!r} awaits the orchestrator's critique: finish and report it"
+                )
+            if node.state == "abandoned":
+                raise TreeError(f"{repeat!r} was rejected or abandoned: {node.note or 'no reason'}")
+            if node.state == "critiqued":  # an accepted proposal: its first run
+                self.tree.claim(repeat, self.owner, self.lease_s)
+                self.tree.start_run(repeat, self.owner)
+            elif node.state == "running":
                 self.tree.renew(repeat, self.owner, self.lease_s)
             return repeat
         hid = "hyp-" + spec.exp_id.removeprefix("exp-")

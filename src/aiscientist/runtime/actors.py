@@ -375,6 +375,7 @@ class _OrchestratorActor:
             self.guard,
             submission_validator(self.task),
             self.status_extra,
+            find_tree(self.run_id),
         )
         outcome = orch.run()
         self._poll_board()

@@ -1,0 +1,129 @@
+"""The tree steers a hierarchical team (no Ray): experimentation proposes concrete changes,
+the orchestrator critiques them before any compute (a rejected one never runs, and keeps the
+critique as its reason), and the orchestrator's status shows the champion, the proposals
+awaiting critique and the policy's next pick. Real run directory, real sandboxed experiments
+(run in-process by a synchronous service over the real executor), real tree store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from aiscientist.agents.baseline import baseline_program
+from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.orchestrator import Orchestrator
+from aiscientist.agents.specialists import Specialist
+from aiscientist.agents.tree_steering import proposal_id
+from aiscientist.agents.tree_tools import LocalTree
+from aiscientist.config import load_config
+from aiscientist.experiments.executor import execute_experiment
+from aiscientist.hypotheses.store import TreeStore, load_tree
+from aiscientist.messages import Budget, Delegation, ExperimentResult, ExperimentSpec, Result
+from aiscientist.models.scripted import ScriptedModel
+from aiscientist.runtime.driver import create_run
+
+LEAK = "Fit on the test rows too"
+DEEP = "Deeper trees"
+
+
+class InlineExperiments:
+    """Runs each experiment to its end at submit (the real executor and sandbox)."""
+
+    def __init__(self, run_dir: Path, sandbox) -> None:  # type: ignore[no-untyped-def]
+        self.run_dir, self.sandbox = run_dir, sandbox
+        self.results: dict[str, ExperimentResult] = {}
+        self.collected: set[str] = set()
+
+    def submit(self, spec: ExperimentSpec) -> str:
+        self.results[spec.exp_id] = execute_experiment(str(self.run_dir), spec, self.sandbox)
+        return spec.exp_id
+
+    def wait(self, exp_ids: list[str], timeout: float | None = None) -> list[ExperimentResult]:
+        self.collected.update(exp_ids)
+        return [self.results[i] for i in exp_ids if i in self.results]
+
+    def running(self) -> list[str]:
+        """Finished at submit, but not yet collected: what a wait with no ids returns."""
+        return [i for i in self.results if i not in self.collected]
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def test_a_rejected_hypothesis_never_runs_and_the_status_shows_the_tree(tmp_path: Path) -> None:
+    leak, deep = proposal_id(LEAK), proposal_id(DEEP)
+    script = {
+        "orchestrator": [
+            call("delegate", role="experimentation", instruction="Propose two changes."),
+            call("critique", hypothesis_id=leak, accept=False, note="it leaks the test set"),
+            call("critique", hypothesis_id=deep, accept=True, note="worth one run"),
+            call("delegate", role="experimentation", instruction=f"Run {deep}."),
+            call("finish", summary="done"),
+        ],
+        "experimentation": [
+            call("propose_hypothesis", title=LEAK, change="concat test", expected="+0.05"),
+            call("propose_hypothesis", title=DEEP, change="max_depth 8", expected="+0.01"),
+            call("finish", summary="proposed two"),
+            call("submit_experiment", command="python train.py", hypothesis=leak),
+            call("submit_experiment", command="python train.py", hypothesis=deep),
+            call("wait_experiments"),
+            call("note", text="ran the accepted one"),
+            call("finish", summary="ran it"),
+        ],
+    }
+    path = tmp_path / "script.yaml"
+    path.write_text(yaml.safe_dump(script))
+    cfg = load_config(
+        overrides=[f"models.default=scripted:{path}", "sandbox.kind=local", "models.prompts=full"]
+    )
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
+    (run_dir / "submission" / "train.py").write_text(baseline_program("accuracy"))
+    store = TreeStore(run_dir / "tree")
+    tree = LocalTree(store.tree)
+    exp = Specialist(
+        "experimentation",
+        run_dir,
+        cfg,
+        ScriptedModel.from_file(path, "experimentation"),
+        InlineExperiments(run_dir, cfg.sandbox),
+        tree,
+    )
+
+    def dispatch(d: Delegation) -> Result:
+        return exp.handle(d)
+
+    valid = (run_dir / "task/public/sample_submission.csv").read_text()
+    (run_dir / "submission" / "submission.csv").write_text(valid)
+    orch = Orchestrator(
+        run_dir,
+        cfg,
+        ScriptedModel.from_file(path, "orchestrator"),
+        dispatch,
+        BudgetGuard(Budget()),
+        lambda _run_dir: [],
+        tree=tree,
+    )
+    outcome = orch.run()
+    store.close()
+    assert outcome.status == "ok", outcome.summary
+    t = load_tree(run_dir / "tree")
+    rejected, accepted = t.hypothesis(leak), t.hypothesis(deep)
+    # rejected by critique before compute: abandoned with the critique, no evidence
+    assert rejected.state == "abandoned" and not t.evidence_of(leak)
+    assert "leaks the test set" in rejected.note
+    # the accepted one ran and ended with evidence carrying its verified score
+    assert accepted.state in ("verified", "refuted") and len(t.evidence_of(deep)) == 1
+    assert t.evidence_of(deep)[0].metric is not None
+    assert t.champion is not None and t.champion.hypothesis_id == deep
+    # the orchestrator saw the proposals, then the policy's pick
+    orch_log = (run_dir / "journal/transcripts/orchestrator/session.jsonl").read_text()
+    assert f"Awaiting your critique: {leak}" in orch_log
+    assert f"Next by ucb: run {deep}" in orch_log
+    assert "Champion: verified score" in orch_log
+    # experimentation was refused the rejected hypothesis
+    exp_logs = "".join(
+        p.read_text() for p in (run_dir / "journal/transcripts/experimentation").iterdir()
+    )
+    assert "was rejected or abandoned" in exp_logs

@@ -212,3 +212,12 @@ def test_two_seeds_give_two_verified_scores_and_the_gate_measures_their_spread(
 
     spread = f"{max(scores) - min(scores):.4g}"  # type: ignore[type-var,operator]
     assert ("gate noise", f"{spread} (measured over seeds)") in run_status(run_dir).rows()
+
+
+def test_a_task_with_a_group_column_holds_out_whole_groups(tmp_path: Path) -> None:
+    run_dir = _run(tmp_path, "crop-yield-sites")
+    split = json.loads((run_dir / "dev" / "split.json").read_text())
+    assert split["strategy"] == "group" and split["group_column"] == "site_id"
+    train = pd.read_csv(run_dir / "dev/view/public/train.csv")
+    dev = pd.read_csv(run_dir / "dev/view/public/test.csv")
+    assert len(dev) > 0 and not set(train["site_id"]) & set(dev["site_id"])

@@ -25,6 +25,7 @@ from aiscientist.agents.workspace_tools import (
 from aiscientist.config import SandboxConfig, load_config
 from aiscientist.errors import ModelFormatError
 from aiscientist.models.json_actions import JsonActionModel, parse_action
+from aiscientist.models.litellm_model import parse_tool_call
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.runtime.driver import create_run
 from aiscientist.workspace.regions import owners
@@ -212,6 +213,8 @@ REPLIES = st.one_of(
     st.builds(lambda s: "Sure! ```json\n" + s + "\n``` hope that helps", st.text(max_size=80)),
     st.just('{"tool": "write_file", "arguments": {"path": "submission/a.py", "content": "x'),
     st.just("{" * 5000 + "}" * 5000),
+    st.just('{"tool": "read_map", "arguments": ' + '{"a": ' * 5000 + "1" + "}" * 5001),
+    st.just('{"tool": "read_map", "arguments": {"n": ' + "9" * 5000 + "}}"),
 )
 
 
@@ -221,6 +224,22 @@ def test_parse_action_never_raises(reply: str) -> None:
     call_ = parse_action(reply)
     if call_ is not None:
         assert isinstance(call_.name, str) and isinstance(call_.arguments, dict)
+
+
+DEEP = '{"a": ' * 100_000 + "1" + "}" * 100_000
+LONG_INT = '{"n": ' + "9" * 5000 + "}"
+
+
+@pytest.mark.parametrize("arguments", [DEEP, LONG_INT], ids=["deep", "long-int"])
+def test_json_python_cannot_decode_is_no_action_not_a_crash(
+    workspace: tuple[Path, ToolSet], arguments: str
+) -> None:
+    """Both protocols: the JSON action is no action (a format error the model sees), native
+    arguments are kept undecoded and the tool call answers that they were not valid JSON."""
+    _, tools = workspace
+    assert parse_action('{"tool": "read_map", "arguments": ' + arguments + "}") is None
+    native = parse_tool_call(0, None, "read_file", arguments)
+    assert tools.call(native.name, native.arguments).startswith("ERROR: the arguments of")
 
 
 @FUZZ

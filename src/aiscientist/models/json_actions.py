@@ -90,7 +90,7 @@ def parse_action(content: str) -> ToolCall | None:
     try:
         # strict=False: small models put raw newlines inside strings (code, markdown)
         data = json.loads(text[start : end + 1], strict=False)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad JSON, an integer too long, nesting too deep
         return None
     if not isinstance(data, dict) or not isinstance(data.get("tool"), str):
         return None

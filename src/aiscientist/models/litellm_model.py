@@ -153,7 +153,7 @@ def parse_tool_call(index: int, call_id: str | None, name: str, arguments: str |
     raw = arguments or ""
     try:
         decoded = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad JSON, an integer too long, nesting too deep
         decoded = None
     if not isinstance(decoded, dict):
         decoded = {INVALID_ARGUMENTS_KEY: raw}

@@ -153,6 +153,17 @@ def test_a_new_commit_makes_the_verdict_stale(tmp_path: Path) -> None:
     assert second.verdict.commit != first.verdict.commit
 
 
+def test_result_leaves_see_what_the_run_wrote_before_the_code(tmp_path: Path) -> None:
+    files = {**FAST, "notes_on_ridge_kernel_rmse.md": "kernel ridge rmse notes\n" * 400}
+    run = make_run(tmp_path, files)
+    judge = ScriptedModel([json.dumps({"score": 1, "reason": "ok"})] * 19, window=3072)
+    grade_run(run, model=judge)
+    last = judge.last_prompt[-1].content  # result-close-to-krr
+    assert "## results.json" in last and '"krr": 1.25' in last
+    notes = last.find("## notes_on_ridge_kernel_rmse.md")
+    assert notes == -1 or last.find("## results.json") < notes
+
+
 def test_a_fresh_failed_gate_verdict_is_used_and_a_stale_one_is_not(tmp_path: Path) -> None:
     run = make_run(tmp_path, FAST, reproduce_verdict="timeout: reproduce.sh ran past 3600 s")
     (run / "reproduce.log").write_text("training...\n")  # written after the commit: fresh

@@ -240,6 +240,12 @@ def build_jobs(
         }
         used = sum(len(v) for v in fixed.values())
         ranked = ctx.rank_files(files, query)
+        if needs_log and evidence.outputs:
+            # what the run wrote (results.json) before the code that wrote it
+            made = set(evidence.outputs)
+            ranked = [f for f in ranked if f.path in made] + [
+                f for f in ranked if f.path not in made
+            ]
         fixed["files"] = ctx.pack_files(ranked, max(1500, budget - used))
         user = template.safe_substitute(fixed)
         jobs.append(LeafJob(leaf.key, (ChatMessage("system", system), ChatMessage("user", user))))

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from aiscientist.config import load_config
 from aiscientist.errors import GradingError
 from aiscientist.grading import agreement
+from aiscientist.grading.command import grade_run
+from aiscientist.messages import RunManifest, TaskRef
 from aiscientist.tasks import load_task
 
 FIXTURES = Path(__file__).parent / "fixtures" / "agreement"
@@ -66,3 +69,23 @@ def test_every_submission_expects_a_verdict_on_every_leaf(name: str) -> None:
     expected = json.loads((FIXTURES / name / "expected.json").read_text())["expected"]
     assert set(expected) == {leaf.id for leaf in rubric.leaves()}
     assert set(expected.values()) <= {0, 1}
+
+
+def test_aiscientist_grade_refuses_the_embedded_judge_measured_below_the_bar(
+    tmp_path: Path,
+) -> None:
+    measured = agreement.read_table().models.get("local")
+    if measured is None or measured.agreement >= agreement.DEFAULT_MIN_AGREEMENT:
+        pytest.skip(f"the packaged table does not hold 'local' below the bar: {measured!r}")
+    task = load_task("rff-ridge")
+    run = tmp_path / "run"
+    (run / "submission").mkdir(parents=True)
+    manifest = RunManifest(
+        run_id="run-a",
+        task=TaskRef(kind="replicate", name=task.name, source=str(task.root)),
+        config={"models": {"default": "local", "judge": None}},
+    )
+    (run / "run.json").write_bytes(msgspec.json.encode(manifest))
+    with pytest.raises(GradingError, match="refusing the default judge: judge 'local'"):
+        grade_run(run)
+    assert not (run / "grade.json").exists() and not (run / "reproduction").exists()

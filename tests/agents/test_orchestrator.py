@@ -255,3 +255,37 @@ def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None
     first = [m for m in orch_messages(run_dir) if m["role"] == "tool"][0]["content"]
     assert "[Next: delegate prioritization: step 2 of the first loop.]" in first
     assert "[Before you can finish: fix: submission" in first
+
+
+def test_a_resumed_small_model_run_continues_its_first_loop_from_the_journal(
+    tmp_path: Path,
+) -> None:
+    from aiscientist.messages import Summary
+    from aiscientist.workspace.journal import Journal
+
+    def act(tool: str, **arguments: object) -> str:
+        return json.dumps({"tool": tool, "arguments": arguments})
+
+    run_dir, orch, log = setup_run(
+        tmp_path,
+        {"orchestrator": [act("finish", summary="stopping")]},
+        protocol="json",
+    )
+    journal = Journal(run_dir)  # what an earlier session of this run completed
+    for role in ("comprehension", "prioritization"):
+        d = Delegation(id=f"del-{role}", role=role, instruction=f"{role} step")
+        journal.delegation(d)
+        journal.result(Result(delegation_id=d.id, role=role, status="ok", summary=Summary("ok")))
+    resumed = Orchestrator(
+        run_dir,
+        orch.config,
+        orch.model,
+        orch.dispatch,
+        BudgetGuard(Budget()),
+        orch.validate_submission,  # no submission yet: the first loop's next step is forced
+    )
+    resumed.run(max_steps=1)
+    schema = resumed.model.schemas[0]  # type: ignore[attr-defined]
+    (only,) = schema["anyOf"]
+    # not comprehension again: the next step of the first loop is implementation
+    assert only["properties"]["arguments"]["properties"]["role"] == {"const": "implementation"}

@@ -29,6 +29,7 @@ from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
 from aiscientist.models.base import Model
 from aiscientist.models.json_actions import with_protocol
 from aiscientist.tasks import load_task
+from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.regions import EXP_LOG
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
@@ -113,8 +114,11 @@ class Orchestrator:
         """The run's hypothesis tree: its state in every status line; critique in ``full``."""
         self.view = WorkspaceView(self.run_dir, "orchestrator")
         self.steered = config.models.steered("orchestrator")
-        self.delegated: list[tuple[str, str]] = []
-        """(role, status) of each delegation of this session, in order."""
+        self.delegated: list[tuple[str, str]] = [
+            (r.role, r.status) for r in Journal(self.run_dir).results().values()
+        ]
+        """(role, status) of each delegation of the run, in order: the journal's for earlier
+        sessions (a resumed run does not redo its first loop), then this session's."""
         from aiscientist.grading.validity import CachedCheck  # pandas: only when a run starts
 
         self.submission_problems = CachedCheck(

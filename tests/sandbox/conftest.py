@@ -1,8 +1,9 @@
 """Sandbox fixtures: a real sandbox per backend (plain local, bubblewrap, Docker).
 
 The Docker backend runs the executor image experiments use by default (a Debian root
-filesystem with Python, numpy, pandas and scikit-learn, built here without a registry by
-scripts/build_executor_image.sh, which ``make system`` runs); it is built when missing.
+filesystem with Python and the project's versions of numpy, pandas, scipy, scikit-learn and
+matplotlib, built here without a registry by scripts/build_executor_image.sh, which ``make
+system`` runs); it is built when missing or out of date.
 Docker tests are skipped, with the reason, only when no engine answers or the image cannot
 be built (no Debian mirror reachable).
 """
@@ -25,11 +26,10 @@ EXECUTOR_IMAGE = load_config().sandbox.image
 
 @pytest.fixture(scope="session")
 def docker_image() -> str:
-    """The executor image's name, built locally if needed; skips when Docker is unusable."""
+    """The executor image's name, built (or rebuilt for a changed .venv) if needed; skips
+    when Docker is unusable. The build script returns at once when the image is current."""
     ok, why = docker_ready(EXECUTOR_IMAGE)
-    if ok:
-        return EXECUTOR_IMAGE
-    if "not present" not in why:
+    if not ok and "not present" not in why:
         pytest.skip(f"Docker backend not testable here: {why} (run scripts/setup_system.sh)")
     proc = subprocess.run(
         ["bash", str(REPO / "scripts" / "build_executor_image.sh"), EXECUTOR_IMAGE],

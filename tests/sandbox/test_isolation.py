@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -127,8 +128,9 @@ def test_network_is_unreachable(
     res = isolating_sandbox.run(f"{probe}; echo ==; cat /proc/net/dev", tmp_path, timeout=30)
     assert "HELLO-FROM-HOST" not in res.stdout
     assert not accepted
-    netdev = res.stdout.split("==\n", 1)[1].splitlines()[2:]  # two header lines
-    interfaces = {line.split(":")[0].strip() for line in netdev if ":" in line}
+    # /proc/net/dev rows ("  lo: 100 2 0 ..."); the probe's stderr may land among them
+    netdev = re.findall(r"^\s*([\w.-]+):\s+\d", res.stdout.split("==\n", 1)[1], re.M)
+    interfaces = set(netdev)
     assert interfaces == {"lo"}, res.stdout
 
 
@@ -157,15 +159,19 @@ def test_python_inside_is_the_project_interpreter(tmp_path: Path) -> None:
 def test_python_and_the_ml_libraries_run_in_every_backend(
     any_sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """What the bundled tasks' experiments import (agents/baseline.py's train.py)."""
-    res = any_sandbox.run(
-        "python -c 'import numpy, pandas, scipy, sklearn.ensemble; "
-        'print("libs", numpy.__version__, pandas.__version__, sklearn.__version__)\'',
-        tmp_path,
-        timeout=120,
+    """What the bundled tasks' experiments import (agents/baseline.py's train.py), in the
+    versions of the project's environment: an experiment behaves the same in each backend."""
+    from importlib.metadata import version
+
+    code = (
+        "import numpy, pandas, scipy, sklearn.ensemble, matplotlib.pyplot\n"
+        "print(numpy.__version__, pandas.__version__, scipy.__version__, "
+        "sklearn.__version__, matplotlib.__version__)"
     )
+    res = any_sandbox.run(f"python -c '{code}'", tmp_path, timeout=120)
     assert res.status == "ok", res
-    assert res.stdout.startswith("libs ")
+    dists = ("numpy", "pandas", "scipy", "scikit-learn", "matplotlib")
+    assert res.stdout.split() == [version(d) for d in dists], res.stdout
 
 
 def test_gpu_assignment_sets_cuda_visible_devices(tmp_path: Path) -> None:

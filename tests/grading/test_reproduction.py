@@ -157,7 +157,10 @@ def test_result_leaves_see_what_the_run_wrote_before_the_code(tmp_path: Path) ->
     files = {**FAST, "notes_on_ridge_kernel_rmse.md": "kernel ridge rmse notes\n" * 400}
     run = make_run(tmp_path, files)
     judge = ScriptedModel([json.dumps({"score": 1, "reason": "ok"})] * 19, window=3072)
-    grade_run(run, model=judge)
+    summary = grade_run(run, model=judge)
+    assert summary["leaves_by_rule"] == 0, summary["reproduction"]
+    record = read_record(run)
+    assert record is not None and record.outputs == ("results.json",), record
     last = judge.last_prompt[-1].content  # result-close-to-krr
     assert "## results.json" in last and '"krr": 1.25' in last
     notes = last.find("## notes_on_ridge_kernel_rmse.md")

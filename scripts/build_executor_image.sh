@@ -39,6 +39,12 @@ if ! docker info >/dev/null 2>&1; then
   say "no Docker engine answers; start one (scripts/setup_system.sh)" >&2
   exit 1
 fi
+# One build at a time per machine (two `make test`s at once): the second waits, then finds
+# the first one's image current.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${TMPDIR:-/tmp}/aiscientist-executor-image.lock"
+  flock 9
+fi
 have="$(docker image inspect -f '{{ index .Config.Labels "aiscientist.packages" }}' "$IMAGE" 2>/dev/null || true)"
 if [ "$FORCE" -eq 0 ] && [ "$have" = "$LABEL" ]; then
   say "$IMAGE is present (scripts/build_executor_image.sh --force rebuilds it)"

@@ -98,6 +98,8 @@ def test_each_experiment_is_a_critiqued_hypothesis_with_evidence_and_lesson(run:
     assert store.tree.champion is not None and store.tree.champion.evidence_id == ev.id
     (lesson,) = store.tree.lessons()
     assert lesson.text.startswith("Variant 3") and lesson.evidence_ids == (ev.id,)
+    # the framework's numbers follow the model's words
+    assert lesson.text.endswith("(measured: score 0.8, champion 0.8; gate accept)"), lesson.text
 
     version = store.tree.version
     assert rec.record(result) == line  # a repeated wait adds nothing

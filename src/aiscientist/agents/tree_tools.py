@@ -314,7 +314,10 @@ class TreeRecorder:
                 self.tree.finish(hid, state, why[:500], owner=owner)
             except IllegalTransitionError:
                 pass  # already ended (a repeat run of a finished hypothesis)
-        lesson = self._lesson(hid, evidence.id)
+        measured = "no score" if metric is None else f"score {metric:.4g}"
+        if decision is not None and decision.champion is not None:
+            measured += f", champion {decision.champion.metric:.4g}"
+        lesson = self._lesson(hid, evidence.id, f"measured: {measured}; gate {verdict}")
         line = f"tree: {hid} <- evidence {evidence.id}; champion gate: {verdict}"
         if decision is not None:
             line += f" ({decision.reason})"
@@ -323,7 +326,9 @@ class TreeRecorder:
         self.view.write_text(self.view.rel(done), json.dumps({"line": line, "hypothesis": hid}))
         return line
 
-    def _lesson(self, hid: str, evidence_id: str) -> str | None:
+    def _lesson(self, hid: str, evidence_id: str, facts: str = "") -> str | None:
+        """The model's lesson on this evidence, with the framework's numbers after it (the
+        model says what the change taught; the measured score and the verdict are ours)."""
         if self.lesson_model is None:
             return None
         hyp, ev = self.tree.node(hid), self.tree.node(evidence_id)
@@ -334,6 +339,8 @@ class TreeRecorder:
             return None  # a lesson is a bonus: never block the run on it
         if text is None:
             return None
+        if facts:
+            text = f"{text[: MAX_LESSON_CHARS - len(facts) - 3]} ({facts})"
         lid = "les-" + ev.exp_id.removeprefix("exp-")
         if _exists(self.tree, lid) is None:
             tags = tuple(dict.fromkeys([*hyp.tags, *self.tags]))

@@ -146,8 +146,8 @@ def test_empty_submission_is_judged_not_crashed(task: Task, tmp_path: Path) -> N
     model = ScriptedModel([_reply(0)] * 19)
     grade = judge_rubric(task, tmp_path / "missing", model)
     assert grade.score == 0.0 and grade.leaves_judged == 19
-    # execution and result leaves have no reproduce.log to point at: no call for them
-    assert model.position == 11 and grade.leaves_by_rule == 8
+    # nothing to point at: no leaf reaches the model
+    assert model.position == 0 and grade.leaves_by_rule == 19
 
 
 def test_improve_task_cannot_be_judged() -> None:

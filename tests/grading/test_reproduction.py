@@ -84,11 +84,32 @@ def leaves_of(run: Path) -> list[dict[str, Any]]:
     return walk(json.loads((run / "grade.json").read_text())["tree"])
 
 
-@pytest.mark.parametrize("git", [True, False], ids=["empty-commit", "not-a-repository"])
-def test_empty_submission_scores_zero_on_execution_and_result_leaves_without_a_call(
+def test_empty_submission_scores_zero_everywhere_without_a_model_call(tmp_path: Path) -> None:
+    run = make_run(tmp_path, None)
+    judge = generous_judge()
+    summary = grade_run(run, model=judge)
+    assert judge.position == 0 and summary["judge_calls"] == 0  # nothing reached the model
+    assert summary["score"] == 0.0 and summary["leaves_by_rule"] == 19
+    for leaf in leaves_of(run):
+        assert leaf["score"] == 0 and leaf["by_rule"] and leaf["judged"]
+        if leaf["task_category"] in EVIDENCE:
+            assert "no reproduction output to point at" in leaf["reason"]
+            assert "no_reproduce_sh" in leaf["reason"]
+        else:
+            assert "no file with text (it is empty)" in leaf["reason"]
+    assert (read_manifest(run).reproduce_verdict or "").startswith("no_reproduce_sh")
+
+
+CODE_ONLY = AGREEMENT / "correct" / "submission" / "rff.py"
+
+
+@pytest.mark.parametrize("git", [True, False], ids=["no-reproduce-sh", "not-a-repository"])
+def test_code_without_a_reproduction_scores_zero_on_execution_and_result_leaves(
     tmp_path: Path, git: bool
 ) -> None:
-    run = make_run(tmp_path, None, git=git)
+    # the 0.079 run: code, but reproduce.sh never ran; a judge passing all it sees passes none
+    # of the execution and result leaves, and is not asked about them
+    run = make_run(tmp_path, {"rff.py": CODE_ONLY.read_text()}, git=git)
     judge = generous_judge()
     summary = grade_run(run, model=judge)
     assert judge.position == CODE_LEAVES  # only Code Development leaves reached the model

@@ -87,10 +87,15 @@ def _present(root: Path, name: str) -> bool:
     return False
 
 
-def absence_reason(leaf: RubricNode, evidence: Evidence) -> str:
-    """Why ``leaf`` scores 0 without a judge call, or ``""`` when the judge should see it."""
+def absence_reason(leaf: RubricNode, evidence: Evidence, has_text: bool = True) -> str:
+    """Why ``leaf`` scores 0 without a judge call, or ``""`` when the judge should see it.
+
+    ``has_text`` false (the submission holds no file with text) rules out every leaf: a
+    small judge shown an empty file tree has passed code requirements."""
     if leaf.task_category not in EVIDENCE_CATEGORIES:
-        return ""
+        if has_text:
+            return ""
+        return "nothing to point at: the submission holds no file with text (it is empty)"
     if not evidence.ran:
         return (
             f"no reproduction output to point at: {evidence.why_not or 'reproduce.sh did not run'}"

@@ -6,8 +6,9 @@ context window), and ``reproduce.log`` for Code Execution and Result Analysis le
 answers ``{"score": 0|1, "reason": "..."}``. A reply that cannot be parsed, or a model
 error, scores 0 with the reason recorded: grading never crashes on a bad judge.
 
-Execution and result leaves with no reproduction output to point at (``grading.evidence``)
-score 0 by rule, with the reason, and never reach the model.
+Execution and result leaves with no reproduction output to point at (``grading.evidence``),
+and every leaf of an empty submission, score 0 by rule, with the reason, and never reach the
+model.
 
 Leaves are judged through ``map_fn(judge_fn, jobs)``: sequential by default;
 ``aiscientist.runtime.judging.ray_map`` runs each leaf as a Ray task.
@@ -308,10 +309,13 @@ def judge_rubric(
     if max_prompt_tokens is not None:
         window = min(window, max_prompt_tokens)
     evidence = evidence or Evidence.of_directory(Path(submission))
+    has_text = any(
+        f.text.strip() for f in ctx.read_submission(evidence.root) if f.path != "reproduce.log"
+    )
     ruled = {
         leaf.key: LeafJudgement(leaf.key, 0, why, by_rule=True)
         for leaf in leaves
-        if (why := absence_reason(leaf, evidence))
+        if (why := absence_reason(leaf, evidence, has_text))
     }
     to_judge = [leaf for leaf in leaves if leaf.key not in ruled]
     jobs = build_jobs(task, Path(submission), to_judge, root, window, evidence)

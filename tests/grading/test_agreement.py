@@ -89,3 +89,10 @@ def test_aiscientist_grade_refuses_the_embedded_judge_measured_below_the_bar(
     with pytest.raises(GradingError, match="refusing the default judge: judge 'local'"):
         grade_run(run)
     assert not (run / "grade.json").exists() and not (run / "reproduction").exists()
+    # the judge named for this grade is used (here a scripted one; the submission is empty,
+    # so no leaf reaches it)
+    script = tmp_path / "judge.yaml"
+    script.write_text(json.dumps({"judge": []}))
+    summary = grade_run(run, judge=f"scripted:{script}")
+    assert summary["score"] == 0.0 and summary["judge_calls"] == 0
+    assert "judge_warning" not in summary

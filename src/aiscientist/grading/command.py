@@ -43,6 +43,7 @@ def grade_run(
     code_only: bool = False,
     map_fn: MapFn | None = None,
     reproduce: ReproduceMode = "auto",
+    judge: str | None = None,
 ) -> dict[str, SummaryValue]:
     """Grade the run in ``run_dir``, write ``grade.json``, return the summary.
 
@@ -51,10 +52,15 @@ def grade_run(
     ``grading.min_judge_agreement``); ``code_only`` judges only Code Development leaves;
     ``map_fn`` runs leaf judgements (``aiscientist.runtime.judging.ray_map`` runs them as Ray
     tasks; default: one after another); ``reproduce``: run ``reproduce.sh`` in the clean
-    room first when the run has no fresh verdict (auto), always, or never.
+    room first when the run has no fresh verdict (auto), always, or never; ``judge`` names
+    the judge model, as ``models.judge`` would (for a grade command's ``--judge``).
     """
     run_dir = Path(run_dir).resolve()
     manifest = read_manifest(run_dir)
+    if judge:
+        models = manifest.config.get("models")
+        models = {**(models if isinstance(models, dict) else {}), "judge": judge}
+        manifest = msgspec.structs.replace(manifest, config={**manifest.config, "models": models})
     task = load_task(manifest.task.source)
     summary: dict[str, SummaryValue] = {
         "run_id": manifest.run_id,

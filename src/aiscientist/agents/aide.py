@@ -219,10 +219,15 @@ class Aide:
         try:
             plan, code = extract_code(reply)
         except ValueError as exc:
-            node = msgspec.structs.replace(base, plan=reply[:500], error=str(exc))
-            self._save(node)
-            self.say(f"aide {node_id} ({action}): {exc}")
-            return node
+            if action != "draft":
+                node = msgspec.structs.replace(base, plan=reply[:500], error=str(exc))
+                self._save(node)
+                self.say(f"aide {node_id} ({action}): {exc}")
+                return node
+            # a draft with no program (a small model describing one instead): the example
+            # program for this task, so the search has a working node to improve
+            plan = f"{reply.strip()[:400]}\n[{exc}: the task's example program is used]"
+            code = baseline_program(self.task.metric)
         self.view.write_text(f"{AIDE_DIR}/{node_id}/train.py", code)
         self.view.write_text(f"{AIDE_DIR}/{node_id}/plan.md", plan or "(no plan given)")
         node = msgspec.structs.replace(base, plan=plan[:2000])

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from runtime_harness import (
     FAST_TEAM,
     REPO,
@@ -126,6 +127,8 @@ def test_budget_exhausted_run_resumes_with_a_larger_budget(ray_local: None, tmp_
     _assert_exactly_once(run_dir)
     assert len(experiments(run_dir)) == 1
     assert attempt_count(experiments(run_dir)[0]) == 1
-    # replayed orchestrator steps are not billed twice: the resumed session adds only new calls
+    # replayed orchestrator steps are not billed twice: the two sessions together bill no more
+    # calls than the script has replies (each reply is served, and billed, once)
     spend = m["spend"]
-    assert isinstance(spend, dict) and spend["model_calls"] - calls_before < 10
+    replies = sum(len(v) for v in yaml.safe_load(FAST_TEAM.read_text()).values())
+    assert isinstance(spend, dict) and calls_before < spend["model_calls"] <= replies

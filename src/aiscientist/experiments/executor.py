@@ -21,7 +21,7 @@ from aiscientist.config import SandboxConfig
 from aiscientist.experiments.records import read_result, write_result, write_spec
 from aiscientist.experiments.validation import has_dev_split, score_note, verify
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Pointer
-from aiscientist.sandbox.base import Limits, Mount
+from aiscientist.sandbox.base import ExecResult, Limits, Mount
 from aiscientist.tasks.task import Task
 from aiscientist.workspace.atomic import sha256_file
 
@@ -99,29 +99,26 @@ def execute_experiment(
         hide=hidden_paths(root),
     )
 
-    def run_dev(workdir: Path, extra: dict[str, str]) -> tuple[str, str]:
-        """The dev run: the full public training data (which holds the dev rows' labels) is
-        hidden too, so the code sees only the dev view."""
-        r = sandbox.run(
+    def run_in(
+        workdir: Path, extra: dict[str, str], hide: tuple[Path, ...], log: str
+    ) -> ExecResult:
+        return sandbox.run(
             spec.command,
             workdir=workdir,
             mounts=[Mount(source=root, target=root, read_only=True)],
             env={**env, **extra},
-            limits=dataclasses.replace(limits, hide=(*limits.hide, root / "task")),
+            limits=dataclasses.replace(limits, hide=(*limits.hide, *hide)),
             timeout=spec.timeout_s,
-            log_path=d / "dev.log",
+            log_path=d / log,
         )
+
+    def run_dev(workdir: Path, extra: dict[str, str]) -> tuple[str, str]:
+        """The dev run: the full public training data (which holds the dev rows' labels) is
+        hidden too, so the code sees only the dev view."""
+        r = run_in(workdir, extra, (root / "task",), "dev.log")
         return r.status, r.reason or f"exit code {r.exit_code}"
 
-    res = sandbox.run(
-        spec.command,
-        workdir=work,
-        mounts=[Mount(source=root, target=root, read_only=True)],
-        env=env,
-        limits=limits,
-        timeout=spec.timeout_s,
-        log_path=d / "run.log",
-    )
+    res = run_in(work, {}, (), "run.log")
     metrics = _read_metrics(work / "metrics.json")
     artifacts = []
     for name in spec.outputs:

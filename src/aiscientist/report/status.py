@@ -17,6 +17,9 @@ from rich.text import Text
 
 from aiscientist.errors import UserError
 from aiscientist.experiments.records import scan
+from aiscientist.hypotheses.champion import measured_noise
+from aiscientist.hypotheses.store import load_tree
+from aiscientist.hypotheses.tree import HypothesisTree
 from aiscientist.messages import RunManifest
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import read_manifest
@@ -72,7 +75,9 @@ def run_status(run_dir: Path) -> RunStatus:
             running += 1
     journal = Journal(run_dir)
     return RunStatus(
-        noise=gate_noise(run_dir, manifest),
+        noise=gate_noise(
+            manifest, load_tree(run_dir / "tree") if (run_dir / "tree").is_dir() else None
+        ),
         manifest=manifest,
         experiments_done=done,
         experiments_running=running,
@@ -82,18 +87,15 @@ def run_status(run_dir: Path) -> RunStatus:
     )
 
 
-def gate_noise(run_dir: Path, manifest: RunManifest) -> str:
+def gate_noise(manifest: RunManifest, tree: HypothesisTree | None) -> str:
     """The champion gate's noise threshold as the run uses it (``search.noise_threshold``)."""
     search = manifest.config.get("search")
     set_to = search.get("noise_threshold") if isinstance(search, dict) else None
     if isinstance(set_to, int | float):
         return f"{set_to:.4g} (configured)"
-    if not (run_dir / "tree").is_dir():
+    if tree is None:
         return "measured: no tree yet"
-    from aiscientist.hypotheses.champion import measured_noise
-    from aiscientist.hypotheses.store import load_tree
-
-    noise = measured_noise(load_tree(run_dir / "tree"))
+    noise = measured_noise(tree)
     if noise is None:
         return "measured: none yet (no hypothesis run with two seeds)"
     return f"{noise:.4g} (measured over seeds)"
@@ -133,7 +135,7 @@ def live_view(run_dir: Path, now: float | None = None, last: int = 6) -> Group:
         scored = [e.score for e in d.experiments if e.status == "ok" and e.score is not None]
         best = (min if d.lower_is_better else max)(scored) if scored else None
         head.add_row("champion", "-" if best is None else f"{best:.6g} (best experiment)")
-    head.add_row("gate noise", gate_noise(run_dir, m))
+    head.add_row("gate noise", gate_noise(m, d.tree))
     if m.score is not None:
         head.add_row("graded score", f"{m.score:.6g}")
     budget = m.config.get("budget") if isinstance(m.config.get("budget"), dict) else {}

@@ -111,3 +111,35 @@ def test_session_guard_within_the_run_guard_stops_an_agent(tmp_path: Path) -> No
     assert RunLedger(tmp_path).usage().total_tokens >= 5000
     remaining = run.remaining()
     assert remaining.tokens == 0
+
+
+def test_one_ledger_read_from_many_threads_counts_every_call_once(tmp_path: Path) -> None:
+    # the comprehension readers share their actor's ledger from threads while they log calls
+    import pickle
+    import threading
+
+    ledger = RunLedger(tmp_path)
+    writers, per_writer = 4, 200
+    errors: list[BaseException] = []
+
+    def write(role: str) -> None:
+        for _ in range(per_writer):
+            append(tmp_path, role, record(1))
+
+    def read() -> None:
+        try:
+            for _ in range(300):
+                ledger.usage()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"w{i}",)) for i in range(writers)]
+    threads += [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert ledger.usage().calls == writers * per_writer
+    copy = pickle.loads(pickle.dumps(ledger))  # actors receive ledgers through Ray's pickling
+    assert copy.usage().calls == writers * per_writer

@@ -71,7 +71,7 @@ def run_watching(run_dir: Path, cfg: RunConfig) -> tuple[RunManifest, list[Spend
         m = read_manifest(run_dir)
         if m.status == "running":
             seen.append(m.spend)
-        time.sleep(0.2)
+        time.sleep(0.05)
     t.join()
     assert isinstance(out[0], RunManifest), out[0]
     return out[0], seen

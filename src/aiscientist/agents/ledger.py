@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,17 @@ class RunLedger:
     _clock: tuple[float, float, float] | None = None
     """(mtime of clock.json, started_at, wall_before)."""
     _fallback: float = field(default_factory=time.time)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Agents of one actor (the comprehension readers) share its ledger from threads."""
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def usage(self) -> Usage:
         """Tokens, cost and billed calls of every model call of the run so far."""
@@ -80,9 +92,10 @@ class RunLedger:
         except FileNotFoundError:
             entries = []
         total = Usage()
-        for e in entries:
-            if e.name.endswith(".jsonl"):
-                total = total + self._read(Path(e.path))
+        with self._lock:
+            for e in entries:
+                if e.name.endswith(".jsonl"):
+                    total = total + self._read(Path(e.path))
         return total
 
     def _read(self, path: Path) -> Usage:

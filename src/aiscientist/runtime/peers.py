@@ -37,7 +37,7 @@ PEER_RESTARTS = 3
 PEER_PATIENCE_S = 120.0
 """How long the driver waits for a peer that Ray is restarting (a lost node) to answer."""
 DEAD_FOR_GOOD_S = 5.0
-SPEND_EVERY_S = 2.0
+SPEND_EVERY_S = 1.0  # run.json spend is live to about a second (agents.ledger)
 """How often the driver rewrites ``run.json`` spend while peers run."""
 
 

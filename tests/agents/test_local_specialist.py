@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from aiscientist.agents.specialists import Specialist
+from aiscientist.agents.transcript import PRELOADED
 from aiscientist.config import load_config
 from aiscientist.messages import Budget, Delegation
 from aiscientist.runtime.driver import create_run
@@ -75,7 +76,7 @@ def test_prioritization_session_on_the_local_model_writes_its_file(tmp_path: Pat
         for m in messages
         if m["role"] == "assistant"
         and m["tool_calls"]
-        and m["tool_calls"][0]["id"].startswith("pre_")
+        and m["tool_calls"][0]["id"].startswith(PRELOADED)
     ]
     assert preloaded, "the task statement is read on the session's behalf"
     replies = [m for m in messages if m["role"] == "assistant" and m not in preloaded]

@@ -257,35 +257,53 @@ def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None
     assert "[Before you can finish: fix: submission" in first
 
 
-def test_a_resumed_small_model_run_continues_its_first_loop_from_the_journal(
+def test_a_resumed_session_replays_its_transcript_and_continues_its_first_loop(
     tmp_path: Path,
 ) -> None:
+    """An orchestrator session cut short after two delegations is resumed by a new process
+    with a new model: the two replies come from the transcript (the model is asked once, for
+    the third step), the session's first loop goes on with implementation, and the transcript
+    holds each reply once."""
     from aiscientist.messages import Summary
-    from aiscientist.workspace.journal import Journal
 
     def act(tool: str, **arguments: object) -> str:
         return json.dumps({"tool": tool, "arguments": arguments})
 
-    run_dir, orch, log = setup_run(
-        tmp_path,
-        {"orchestrator": [act("finish", summary="stopping")]},
-        protocol="json",
-    )
-    journal = Journal(run_dir)  # what an earlier session of this run completed
-    for role in ("comprehension", "prioritization"):
-        d = Delegation(id=f"del-{role}", role=role, instruction=f"{role} step")
-        journal.delegation(d)
-        journal.result(Result(delegation_id=d.id, role=role, status="ok", summary=Summary("ok")))
+    script = {
+        "orchestrator": [
+            act("delegate", role="comprehension", instruction="read the task"),
+            act("delegate", role="prioritization", instruction="rank the work"),
+            act("finish", summary="stopping"),
+        ]
+    }
+    run_dir, orch, _ = setup_run(tmp_path, script, protocol="json")
+    sent: list[Delegation] = []
+
+    def dispatch(d: Delegation) -> Result:
+        sent.append(d)
+        return Result(delegation_id=d.id, role=d.role, status="ok", summary=Summary("done"))
+
+    orch.dispatch = dispatch
+    orch.run(max_steps=2)  # then the process dies
+    assert [d.role for d in sent] == ["comprehension", "prioritization"]
+    model = ScriptedModel.from_file(tmp_path / "script.yaml", "orchestrator", start=2)
     resumed = Orchestrator(
         run_dir,
         orch.config,
-        orch.model,
-        orch.dispatch,
+        model,
+        dispatch,
         BudgetGuard(Budget()),
         orch.validate_submission,  # no submission yet: the first loop's next step is forced
     )
-    resumed.run(max_steps=1)
-    schema = resumed.model.schemas[0]  # type: ignore[attr-defined]
-    (only,) = schema["anyOf"]
+    resumed.run(max_steps=3)
+    (schema,) = model.schemas  # asked once: the first two replies were the transcript's
+    (only,) = schema["anyOf"]  # type: ignore[index]
     # not comprehension again: the next step of the first loop is implementation
     assert only["properties"]["arguments"]["properties"]["role"] == {"const": "implementation"}
+    # the replayed delegate calls reach dispatch again (the runtime answers them from the
+    # journal: tests/runtime/test_resume.py), with the same instructions
+    assert [d.instruction for d in sent[2:]] == ["read the task", "rank the work"]
+    messages = orch_messages(run_dir)
+    said = [m for m in messages if m["role"] == "assistant"]
+    assert len(said) == 3, said  # two before the crash, one after; none written twice
+    assert sum("[resumed after 2 recorded replies]" in str(m["content"]) for m in messages) == 1

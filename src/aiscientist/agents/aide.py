@@ -29,7 +29,8 @@ from aiscientist.agents.baseline import baseline_program
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.prompts import render
-from aiscientist.agents.specialists import transcript_sink, usage_sink
+from aiscientist.agents.specialists import usage_sink
+from aiscientist.agents.transcript import transcript_sink
 from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, task_tag
 from aiscientist.config import RunConfig
 from aiscientist.errors import BudgetExhaustedError, TransientModelError

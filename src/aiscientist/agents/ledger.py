@@ -6,8 +6,8 @@ is checked. Every actor keeps its own ``RunLedger`` over the same files and read
 bytes appended since its last look, so a check before a model call costs a directory listing
 and a few short reads. Spend before a crash is on disk, so it counts after a resume.
 
-A replayed reply (a resumed scripted/replay session serving a reply it served before) is
-logged with zero tokens and zero cost and is not billed as a call.
+A reply a resumed session serves again from its transcript is no call and is not logged; a
+line with zero tokens and zero cost (older runs logged such replies) is not billed as a call.
 
 Wall clock is the run's *running* time: the seconds of every earlier session (``run.json``
 ``spend.wall_seconds`` when this session began) plus the time since this session began

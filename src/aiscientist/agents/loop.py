@@ -4,7 +4,9 @@
 calls it asks for, record usage. How a model turns replies into tool calls is the model's own
 business (``models/json_actions.py`` for small models); a reply it cannot read comes back as
 ``ModelFormatError`` and is shown to the model. A steered session (``agents/steering.py``)
-also has its next call narrowed and repeated reads refused.
+also has its next call narrowed and repeated reads refused. A resumed session is handed the
+replies its transcript recorded (``agents/transcript.py``) and serves them before asking the
+model again.
 """
 
 from __future__ import annotations
@@ -18,9 +20,18 @@ from typing import Literal, cast
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.steering import Steering
 from aiscientist.agents.tools import Finished, ToolSet, truncate
+from aiscientist.agents.transcript import FORMAT_ERROR, PRELOADED, Replay
 from aiscientist.errors import BudgetExhaustedError, ModelFormatError
 from aiscientist.messages import Usage
-from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall, estimate_tokens
+from aiscientist.models.base import (
+    ChatMessage,
+    Completion,
+    Model,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+    estimate_tokens,
+)
 
 UsageSink = Callable[[Completion, float], None]
 
@@ -54,6 +65,9 @@ class Agent:
     """Called with every message added to the conversation (the session transcript)."""
     context_tokens: int | None = None
     """Prompt budget in tokens (None = 60% of the model's window); compaction halves it."""
+    replay: list[Replay] = field(default_factory=list)
+    """Replies of this session recorded before it was cut short: served first, not billed,
+    and not written to the transcript again."""
     messages: list[ChatMessage] = field(default_factory=list)
     steps: int = 0
     usage: Usage = Usage()
@@ -61,19 +75,23 @@ class Agent:
     def __post_init__(self) -> None:
         self.steering = Steering(self.tools) if self.steered else None
         self.messages = []
+        self._replaying = bool(self.replay)
         self._add(ChatMessage("system", self.system))
         self._add(ChatMessage("user", self.task))
 
     def _add(self, message: ChatMessage) -> None:
         self.messages.append(message)
-        if self.on_message is not None:
+        self._log(message)
+
+    def _log(self, message: ChatMessage) -> None:
+        if self.on_message is not None and not self._replaying:
             self.on_message(message)
 
     def preload(self, calls: list[ToolCall]) -> None:
         """Make calls on the model's behalf before its first step (reading the files it was
         handed): they appear in the conversation as its own and cost no model step."""
         for i, call in enumerate(calls):
-            call = ToolCall(call.name, call.arguments, call.id or f"pre_{i}")
+            call = ToolCall(call.name, call.arguments, call.id or f"{PRELOADED}{i}")
             self._add(ChatMessage("assistant", "", tool_calls=(call,)))
             out = self.tools.call(call.name, call.arguments)
             if self.steering is not None:
@@ -95,21 +113,23 @@ class Agent:
         """One model call and the tool calls it asks for."""
         self.guard.check()
         self._compact()
+        if self._replaying and not self.replay:  # the recorded replies are spent: live again
+            self._replaying = False
+            self._log(ChatMessage("user", f"[resumed after {self.steps} recorded replies]"))
         prompt = list(self.messages)
         if self.status_line is not None:  # shown for this step only; kept in the transcript
             status = ChatMessage("user", self.status_line())
             prompt.append(status)
-            if self.on_message is not None:
-                self.on_message(status)
+            self._log(status)
         specs, choice = self.steering.offer() if self.steering else (self.tools.specs(), "auto")
         started = time.monotonic()
         try:
-            reply = self.model.complete(prompt, tools=specs, tool_choice=choice)
+            reply = self._ask(prompt, specs, choice)
         except ModelFormatError as bad:
             unread = cast(Completion, bad.completion)
             self._count(unread, started)
             self._add(ChatMessage("assistant", unread.content))
-            self._add(ChatMessage("user", f"ERROR: {bad}"))
+            self._add(ChatMessage("user", f"{FORMAT_ERROR}{bad}"))
             return
         self._count(reply, started)
         calls = list(reply.tool_calls)
@@ -127,8 +147,22 @@ class Agent:
             out = self._execute(call)
             self._add(ChatMessage("tool", out, tool_call_id=call.id or f"call_{i}", name=call.name))
 
+    def _ask(
+        self, prompt: list[ChatMessage], specs: list[ToolSpec], choice: str | ToolChoice
+    ) -> Completion:
+        """The next reply: a recorded one while the session is being resumed, else the
+        model's."""
+        if self.replay:
+            recorded = self.replay.pop(0)
+            if isinstance(recorded, ModelFormatError):
+                raise recorded
+            return recorded
+        return self.model.complete(prompt, tools=specs, tool_choice=choice)
+
     def _count(self, reply: Completion, started: float) -> None:
         self.steps += 1
+        if self._replaying:  # billed when it was first said
+            return
         self.usage = self.usage + reply.usage
         self.guard.record(reply.usage)
         if self.on_usage is not None:

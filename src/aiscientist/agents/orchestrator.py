@@ -16,9 +16,10 @@ import msgspec
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.loop import Agent, Outcome
 from aiscientist.agents.prompts import render, with_playbook
-from aiscientist.agents.specialists import transcript_sink, usage_sink
+from aiscientist.agents.specialists import usage_sink
 from aiscientist.agents.steering import steer_tools
 from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
+from aiscientist.agents.transcript import recorded_replies, transcript_sink
 from aiscientist.agents.tree_steering import critique_tool, tree_status
 from aiscientist.agents.tree_tools import TreeClient
 from aiscientist.agents.workspace_tools import FinishArgs, ToolContext, read_tools, write_tools
@@ -29,7 +30,6 @@ from aiscientist.messages import Budget, Delegation, Pointer, Result, new_id
 from aiscientist.models.base import Model
 from aiscientist.models.json_actions import with_protocol
 from aiscientist.tasks import load_task
-from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.regions import EXP_LOG
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 from aiscientist.workspace.view import WorkspaceView
@@ -114,11 +114,9 @@ class Orchestrator:
         """The run's hypothesis tree: its state in every status line; critique in ``full``."""
         self.view = WorkspaceView(self.run_dir, "orchestrator")
         self.steered = config.models.steered("orchestrator")
-        self.delegated: list[tuple[str, str]] = [
-            (r.role, r.status) for r in Journal(self.run_dir).results().values()
-        ]
-        """(role, status) of each delegation of the run, in order: the journal's for earlier
-        sessions (a resumed run does not redo its first loop), then this session's."""
+        self.delegated: list[tuple[str, str]] = []
+        """(role, status) of each delegation of the session, in order (a resumed session
+        replays its transcript, so it holds the run's)."""
         from aiscientist.grading.validity import CachedCheck  # pandas: only when a run starts
 
         self.submission_problems = CachedCheck(
@@ -219,6 +217,7 @@ class Orchestrator:
             steered=self.steered,
             on_usage=usage_sink(self.view, "orchestrator"),
             on_message=transcript_sink(self.view, "orchestrator", "session"),
+            replay=recorded_replies(self.view, "orchestrator", "session"),
             status_line=self.status_line,
             context_tokens=self.config.limits.orchestrator_context_tokens,
         )

@@ -50,8 +50,9 @@ from aiscientist.agents.peer_tools import (
     tree_digest,
 )
 from aiscientist.agents.prompts import render
-from aiscientist.agents.specialists import transcript_sink, usage_sink
+from aiscientist.agents.specialists import usage_sink
 from aiscientist.agents.tools import Finished, Tool, ToolSet
+from aiscientist.agents.transcript import transcript_sink
 from aiscientist.agents.tree_tools import (
     TreeClient,
     TreeRecorder,

@@ -7,7 +7,6 @@ changed. It holds no state that is not in the workspace, so it can die and re-en
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -20,6 +19,7 @@ from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render, with_playbook
 from aiscientist.agents.steering import rules_for, steer_tools
 from aiscientist.agents.tools import Args, Tool, ToolSet
+from aiscientist.agents.transcript import recorded_replies, transcript_sink
 from aiscientist.agents.tree_steering import propose_tool
 from aiscientist.agents.tree_tools import (
     TreeClient,
@@ -42,7 +42,7 @@ from aiscientist.experiments.pool import ExperimentService
 from aiscientist.experiments.tools import adopt_tool, experiment_tools
 from aiscientist.hypotheses.champion import ChampionGate
 from aiscientist.messages import Delegation, Result, Summary
-from aiscientist.models.base import ChatMessage, Completion, Model, ToolCall
+from aiscientist.models.base import Completion, Model, ToolCall
 from aiscientist.models.json_actions import with_protocol
 from aiscientist.models.usage import record_for
 from aiscientist.workspace.regions import EXP_LOG, usage_log
@@ -127,17 +127,6 @@ def usage_sink(view: WorkspaceView, role: str) -> UsageSink:
 
     def sink(reply: Completion, latency: float) -> None:
         view.append_record(path, msgspec.json.encode(record_for(role, reply, latency)))
-
-    return sink
-
-
-def transcript_sink(view: WorkspaceView, role: str, session: str) -> Callable[[ChatMessage], None]:
-    """Append every message of a session to ``journal/transcripts/<role>/<session>.jsonl``."""
-    path = f"journal/transcripts/{role}/{session}.jsonl"
-
-    def sink(message: ChatMessage) -> None:
-        # a transcript is diagnostic: flushed per message, not fsynced (the journal is)
-        view.append_record(path, msgspec.json.encode(message), sync=False)
 
     return sink
 
@@ -256,6 +245,7 @@ class Specialist:
         if self.tree is not None:
             task += lessons_block(self.tree, (task_tag(manifest.task.name),))
         steered = self.config.models.steered(self.role)
+        replay = recorded_replies(view, self.role, delegation.id)  # a session cut short
         common = {
             "steered": steered,
             "on_usage": usage_sink(view, self.role),
@@ -307,6 +297,7 @@ class Specialist:
                 task=task,
                 guard=BudgetGuard(delegation.budget, within=self.run_guard),
                 max_steps=max_steps,
+                replay=replay,
                 **common,  # type: ignore[arg-type]
             )
             agent.preload(

@@ -38,9 +38,11 @@ def make_model(
     role: str = "default",
     usage_log: str | Path | None = None,
     local: LocalSource | None = None,
+    served: int = 0,
 ) -> Model:
     """Build the model named by ``spec`` for ``role``; ``local`` finds the server of ``local``
-    (default: a server of this process's own)."""
+    (default: a server of this process's own); ``served``: calls this role's model already
+    answered in the run (a resumed run: a scripted model continues its script after them)."""
     if not spec:
         raise ConfigError("empty model name; use e.g. 'local', 'scripted:PATH' or 'openai/gpt-4o'")
     if spec.startswith("record:"):
@@ -51,11 +53,11 @@ def make_model(
             )
         from aiscientist.models.replay import RecordingModel
 
-        inner = make_model(inner_spec, role, usage_log, local)
+        inner = make_model(inner_spec, role, usage_log, local, served)
         return RecordingModel(inner, cassette, role=role)
     model: Model
     if spec.startswith("scripted:"):
-        model = ScriptedModel.from_file(spec.removeprefix("scripted:"), role=role)
+        model = ScriptedModel.from_file(spec.removeprefix("scripted:"), role=role, start=served)
     elif spec.startswith("replay:"):
         from aiscientist.models.replay import ReplayModel
 

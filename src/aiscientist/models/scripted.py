@@ -12,8 +12,8 @@ content) or an object::
 
 A reply may name what it costs (``cost_usd: 0.01``), so USD budgets are tested without an
 API key. When a role's replies run out the model answers with a ``finish`` call, so a short script
-ends a session instead of looping. The cursor of each role can be persisted by the caller
-(``position``/``seek``) so a resumed run continues the script where it stopped.
+ends a session instead of looping. A resumed run builds the model with ``start`` = the calls
+the role made before (its usage log), so the script goes on where it stopped.
 """
 
 from __future__ import annotations
@@ -96,10 +96,12 @@ class ScriptedModel:
         """The messages of the latest request."""
 
     @classmethod
-    def from_file(cls, path: str | Path, role: str = "default") -> ScriptedModel:
+    def from_file(cls, path: str | Path, role: str = "default", start: int = 0) -> ScriptedModel:
         script = load_script(path)
         replies = script.get(role, script.get("default", []))
-        return cls(list(replies), name=f"scripted:{path}#{role}", script=script)
+        model = cls(list(replies), name=f"scripted:{path}#{role}", script=script)
+        model._cursor = max(0, start)
+        return model
 
     def for_role(self, role: str) -> ScriptedModel | None:
         """A model for a sub-role (a Tier-2 subagent) from the same script, if it has one."""
@@ -116,10 +118,6 @@ class ScriptedModel:
     def position(self) -> int:
         """How many replies have been served."""
         return self._cursor
-
-    def seek(self, position: int) -> None:
-        """Continue from ``position`` (used on resume)."""
-        self._cursor = max(0, min(position, len(self._replies)))
 
     def complete(
         self,

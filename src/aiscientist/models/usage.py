@@ -81,6 +81,12 @@ def read_usage(path: str | Path) -> list[UsageRecord]:
     return records
 
 
+def calls_made(path: str | Path) -> int:
+    """How many model calls the usage log at ``path`` records (a reply served again from a
+    transcript is no call; logs of older runs hold such replies with zero usage)."""
+    return sum(1 for r in read_usage(path) if r.prompt_tokens or r.completion_tokens or r.cost_usd)
+
+
 def total_usage(path: str | Path) -> Usage:
     """Sum of every call in the usage log at ``path``."""
     total = Usage()

@@ -10,12 +10,16 @@ Exactly-once delegations across crashes and resumes:
 - A specialist stores each ``Result`` it returns in ``agent/state/results/<delegation_id>.json``
   before returning it; a delegation dispatched again (after the caller died) gets the stored
   result instead of a second session. A session killed midway has no stored result and is
-  run again from its start (scripted models seek back to the session's first reply).
-- The orchestrator re-dispatches pending delegations (journaled, no result) first, then drives
-  its agent again. Its delegations are matched, in order, against those journaled since its
-  session began: a match that finished ``ok`` returns the journaled result (no new journal
-  entry, usage not counted twice); the first mismatch ends the replay. So a resumed run never
-  redoes completed work and every result in the journal has exactly one delegation.
+  resumed from its transcript (``agents/transcript.py``): the replies it recorded are served
+  again, then the model carries on.
+- The orchestrator re-dispatches pending delegations (journaled, no result) first, then
+  resumes its session from its transcript. Its delegations are matched, in order, against the
+  journaled ones: a match that finished ``ok`` returns the journaled result (no new journal
+  entry, usage not counted twice); the first mismatch ends the matching. So a resumed run
+  never redoes completed work and every result in the journal has exactly one delegation,
+  whatever the model.
+- Every model is built with the calls its role made before (``served``, from the usage log),
+  so a scripted model continues its script where the run stopped.
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ from aiscientist.messages import (
     Usage,
     check_size,
 )
-from aiscientist.models.base import ChatMessage, Completion, ToolChoice, ToolSpec
 from aiscientist.models.registry import make_model
+from aiscientist.models.usage import calls_made
 from aiscientist.runtime.cluster import UNAVAILABLE, actor_name, call_restartable, fetch
 from aiscientist.runtime.local_model import local_endpoint
 from aiscientist.runtime.pool import LiveBoard, PoolClient
@@ -53,6 +57,7 @@ from aiscientist.tasks import Task, load_task
 from aiscientist.workspace.atomic import append_line, atomic_write_text
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap
+from aiscientist.workspace.regions import usage_log
 from aiscientist.workspace.rundir import read_manifest, write_manifest
 
 ACTOR_RESTARTS = 3
@@ -62,36 +67,10 @@ PERSIST_EVERY_S = 1.0
 """Most often ``run.json`` (same stage) and the map are rewritten while delegations flow."""
 
 
-def _cursor_file(run_dir: Path, role: str) -> Path:
-    return run_dir / "agent" / "state" / f"{role}.cursor.jsonl"
-
-
-def _last_record(path: Path) -> dict[str, int]:
-    """The last whole JSON line of a single-writer state log (a torn tail is ignored)."""
-    if not path.exists():
-        return {}
-    for line in reversed(path.read_bytes().splitlines()):
-        try:
-            return {k: int(v) for k, v in json.loads(line).items()}
-        except (json.JSONDecodeError, ValueError, AttributeError):
-            continue
-    return {}
-
-
-def _read_cursor(run_dir: Path, role: str) -> dict[str, int]:
-    return _last_record(_cursor_file(run_dir, role))
-
-
-def _write_cursor(run_dir: Path, role: str, cursor: dict[str, int]) -> None:
-    # An fsynced append (one writer: this role's actor) costs a fraction of an atomic rewrite.
-    append_line(_cursor_file(run_dir, role), json.dumps(cursor).encode())
-
-
-def _seek_model(model: object, run_dir: Path, role: str) -> None:
-    """Scripted models continue where the last session of this role started (resume)."""
-    cursor = _read_cursor(run_dir, role)
-    if hasattr(model, "seek") and "session_start" in cursor:
-        model.seek(cursor["session_start"])
+def _made_model(config: RunConfig, run_dir: Path, role: str) -> Any:
+    """``role``'s model, told how many calls the role made before in this run."""
+    served = calls_made(run_dir / usage_log(role))
+    return make_model(config.models.for_role(role), role, local=local_endpoint, served=served)
 
 
 def record_placement(run_dir: Path, role: str) -> None:
@@ -132,9 +111,7 @@ class _SpecialistActor:
         self.run_dir = Path(run_dir)
         self.role = role
         record_placement(self.run_dir, role)
-        self.model = make_model(config.models.for_role(role), role, local=local_endpoint)
-        _seek_model(self.model, self.run_dir, role)
-        self.saved = _read_cursor(self.run_dir, role).get("session_start")
+        self.model = _made_model(config, self.run_dir, role)
         self.log = _results_log(self.run_dir, role)
         self.done = _stored_results(self.log)
         experiments = None
@@ -144,19 +121,10 @@ class _SpecialistActor:
         tree = find_tree(run_id)  # the run's hypothesis tree (started by the driver)
         self.inner = Specialist(role, self.run_dir, config, self.model, experiments, tree)
 
-    def _mark(self) -> None:
-        """Persist where the model's next session starts (scripted/replay models only)."""
-        pos = getattr(self.model, "position", None)
-        if pos is not None and pos != self.saved:
-            _write_cursor(self.run_dir, self.role, {"session_start": pos})
-            self.saved = pos
-
     def handle(self, delegation: Delegation) -> Result:
         if delegation.id in self.done:  # dispatched again after its caller died: no rerun
             return self.done[delegation.id]
-        self._mark()
         result = self.inner.handle(delegation)
-        self._mark()
         append_line(self.log, msgspec.json.encode(result))
         self.done[delegation.id] = result
         return result
@@ -177,38 +145,6 @@ def submission_validator(task: Task):  # type: ignore[no-untyped-def]
     return validate
 
 
-class ReplayCountingModel:
-    """Wraps a model with a cursor (scripted, replay): persists the cursor after every call
-    and reports zero usage for replies served before (a resumed session replaying them)."""
-
-    def __init__(self, inner: Any, run_dir: Path, role: str, cursor: dict[str, int]) -> None:
-        self.inner = inner
-        self.name = str(getattr(inner, "name", "model"))
-        self.run_dir = run_dir
-        self.role = role
-        self.cursor = cursor
-
-    @property
-    def context_window(self) -> int:
-        return int(self.inner.context_window)
-
-    def for_role(self, role: str) -> ReplayCountingModel:
-        return self
-
-    def complete(
-        self,
-        messages: list[ChatMessage],
-        tools: list[ToolSpec] | None = None,
-        tool_choice: str | ToolChoice | None = None,
-        json_schema: dict[str, object] | None = None,
-    ) -> Completion:
-        replayed = self.inner.position < self.cursor.get("high_water", 0)
-        reply: Completion = self.inner.complete(messages, tools, tool_choice, json_schema)
-        self.cursor["high_water"] = max(self.cursor.get("high_water", 0), self.inner.position)
-        _write_cursor(self.run_dir, self.role, self.cursor)
-        return msgspec.structs.replace(reply, usage=Usage()) if replayed else reply
-
-
 class _OrchestratorActor:
     def __init__(self, run_id: str, run_dir: str, config: RunConfig) -> None:
         self.run_id = run_id
@@ -223,22 +159,7 @@ class _OrchestratorActor:
         self.board = LiveBoard(self.run_dir, self.task.lower_is_better)
         self.ledger = RunLedger(self.run_dir)  # the run's spend, shared with every actor
         self.guard = BudgetGuard(run_budget(config), ledger=self.ledger)
-        model = make_model(
-            config.models.for_role("orchestrator"), "orchestrator", local=local_endpoint
-        )
-        cursor = _read_cursor(self.run_dir, "orchestrator")
-        if "delegations_before" not in cursor:  # first session of this run
-            cursor = {
-                "session_start": int(getattr(model, "position", 0)),
-                "delegations_before": len(self._delegations()),
-            }
-            _write_cursor(self.run_dir, "orchestrator", cursor)
-        self.cursor = cursor
-        if hasattr(model, "seek"):
-            model.seek(cursor["session_start"])
-            self.model: Any = ReplayCountingModel(model, self.run_dir, "orchestrator", cursor)
-        else:
-            self.model = model
+        self.model = _made_model(config, self.run_dir, "orchestrator")
         self._history: list[Delegation] = []
         self._results: dict[str, Result] = {}
         self._stage: str | None = None
@@ -358,14 +279,14 @@ class _OrchestratorActor:
         return f"Experiments finished: {len(self.board.results)}; {best_s}."
 
     def run(self) -> dict[str, object]:
-        """Re-dispatch pending delegations, then drive the orchestrator (replaying what the
-        journal already holds)."""
+        """Re-dispatch pending delegations, then drive the orchestrator (a resumed session
+        replays its transcript; its delegations are answered from the journal)."""
         self.map.refresh()
         self.map.save(force=True)
         for d in self.journal.pending():
             self.journal.decision("redispatch", f"{d.id} ({d.role}) had no result")
             self.journal.result(self._call(d))
-        self._history = self._delegations()[self.cursor["delegations_before"] :]
+        self._history = self._delegations()
         self._results = self.journal.results()
         orch = Orchestrator(
             self.run_dir,

@@ -17,9 +17,10 @@ because everything a run knows is in the run directory:
   journal, so completed ones are answered from the journal and never issued twice; one that
   ended ``budget_exhausted`` (or failed) is issued anew. Every result in the journal has
   exactly one delegation.
-- **model cursors**: scripted and replay models continue from the start of the interrupted
-  session (``agent/state/<role>.cursor.jsonl``); replayed orchestrator replies are not billed
-  again.
+- **conversations**: the orchestrator's session and a specialist's session cut short are
+  resumed from their transcripts, for every model: the replies they recorded are served again
+  (not billed, not asked of the model again), then the model carries on
+  (``agents/transcript.py``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from aiscientist.agents.autoimport import add_missing_imports, missing_imports
+import ast
+
+from aiscientist.agents.aide import extract_code
+from aiscientist.agents.autoimport import add_missing_imports, missing_imports, repair_python
 
 
 def test_module_names_used_but_never_bound_are_imported() -> None:
@@ -25,3 +28,30 @@ def test_bound_names_and_unknown_names_are_left_alone() -> None:
         "#!/usr/bin/env python",
         "import json",
     ]
+
+
+def test_a_program_written_with_html_entities_is_decoded_only_when_that_makes_it_parse() -> None:
+    # as the embedded model wrote a whole AIDE draft (every quote as &#34;, every > as &gt;)
+    escaped = (
+        "import pandas as pd\n"
+        "KIND = &#34;regression&#34;\n"
+        "df = pd.read_csv(f&#34;{task}/train.csv&#34;)\n"
+        "wide = len(df.columns) &gt; 1\n"
+        "print(json.dumps({&#39;ok&#39;: wide}))\n"
+    )
+    fixed, done = repair_python(escaped)
+    ast.parse(fixed)
+    assert 'KIND = "regression"' in fixed and "len(df.columns) > 1" in fixed
+    assert fixed.startswith("import json\n")  # and the import it forgot
+    assert len(done) == 2 and "HTML entities" in done[0]
+    # valid code that means an entity literally is left as it is
+    literal = 'ENTITY = "&amp;"\n'
+    assert repair_python(literal) == (literal, [])
+    # code that parses neither way is not touched
+    broken = "def f(:\n    return &#34;x&#34;\n"
+    assert repair_python(broken) == (broken, [])
+
+
+def test_aide_extracts_the_repaired_program() -> None:
+    plan, code = extract_code("Plan: fit.\n```python\nprint(&#34;hi&#34;)\n```\n")
+    assert plan == "Plan: fit." and code == 'print("hi")\n'

@@ -25,6 +25,7 @@ from typing import Literal
 
 import msgspec
 
+from aiscientist.agents.autoimport import repair_python
 from aiscientist.agents.baseline import baseline_program
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.ledger import RunLedger, run_budget
@@ -86,7 +87,7 @@ def extract_code(reply: str) -> tuple[str, str]:
         blocks = [reply[m.end() :]]
     if not blocks:
         raise ValueError("the reply holds no ```python code block")
-    code = max(blocks, key=len).strip() + "\n"
+    code, _ = repair_python(max(blocks, key=len).strip() + "\n")  # the slips of small models
     plan = reply[: reply.find("```")].strip()
     return plan, code
 

@@ -1,15 +1,21 @@
-"""Add the imports a Python file forgot, for a short table of conventional module names.
+"""Mend the two slips a small model makes in a Python file and cannot repair itself.
 
-Small models often write ``os.environ[...]`` or ``pd.read_csv(...)`` and drop the import, then
-fail to repair the ``NameError`` they get. ``add_missing_imports`` finds module names used as
-the base of an attribute (``os.path``, ``pd.DataFrame``) that nothing in the file binds, and
-prepends their import (after a shebang, encoding line or module docstring). What it added is
-reported to the model. Files that do not parse are returned unchanged.
+- **HTML entities**: the embedded 1.5B model sometimes writes a whole program with ``&#34;``
+  for ``"`` (and ``&gt;``, ``&amp;`` ...), a ``SyntaxError`` it then repeats in every retry.
+  A file that does not parse, and parses once its entities are decoded, is decoded.
+- **Missing imports**: it writes ``os.environ[...]`` or ``pd.read_csv(...)`` and drops the
+  import, then fails to repair the ``NameError``. ``add_missing_imports`` finds module names
+  used as the base of an attribute (``os.path``, ``pd.DataFrame``) that nothing in the file
+  binds, and prepends their import (after a shebang, encoding line or module docstring).
+
+``repair_python`` does both and says what it did (the model is told). Files that do not parse
+either way are returned unchanged.
 """
 
 from __future__ import annotations
 
 import ast
+import html
 
 CONVENTIONAL: dict[str, str] = {
     "os": "import os",
@@ -82,3 +88,26 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     if head and not head.endswith("\n"):
         head += "\n"
     return head + "\n".join(lines) + "\n" + "".join(body[at:]), lines
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def repair_python(source: str) -> tuple[str, list[str]]:
+    """``source`` with HTML entities decoded (when only that makes it parse) and missing
+    conventional imports added; and what was done, one line each."""
+    done: list[str] = []
+    if "&" in source and not _parses(source):
+        decoded = html.unescape(source)
+        if _parses(decoded):
+            source = decoded
+            done.append("decoded the HTML entities (&#34; and the like) into characters")
+    source, added = add_missing_imports(source)
+    if added:
+        done.append(f"added the missing {'; '.join(added)}")
+    return source, done

@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aiscientist.agents.autoimport import add_missing_imports
+from aiscientist.agents.autoimport import repair_python
 from aiscientist.agents.tools import Todo, Tool, ToolSet
 from aiscientist.errors import InfeasibleExperimentError, ToolError
 from aiscientist.models.base import ToolCall, ToolChoice, ToolSpec
@@ -133,16 +133,16 @@ def steer_tools(
 
 
 def with_auto_imports(write: Tool) -> Tool:
-    """``write_file`` that adds the imports of conventional module names (``os``, ``json``,
-    ``pd``, ``np`` ...) a Python file uses but never imports, and says so (a 1.5B model drops
-    them and cannot repair the NameError)."""
+    """``write_file`` that mends a Python file as ``agents/autoimport.py`` says (HTML entities
+    decoded, conventional imports added) and says so: a 1.5B model repeats those slips and
+    cannot repair the errors they cause."""
 
     def fn(a: Any) -> str:
         if not a.path.endswith(".py"):
             return write.fn(a)
-        content, added = add_missing_imports(a.content)
+        content, done = repair_python(a.content)
         out = write.fn(a.model_copy(update={"content": content}))
-        return out + (f"; added the missing {'; '.join(added)}" if added else "")
+        return out + (f"; {'; '.join(done)}" if done else "")
 
     return dataclasses.replace(write, fn=fn)
 

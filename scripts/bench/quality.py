@@ -56,6 +56,14 @@ def read_cells(path: Path) -> list[dict[str, Any]]:
     return cells
 
 
+def _commit() -> str:
+    """The code a cell measured (the checkout the run imports)."""
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    )
+    return out.stdout.strip() or "unknown"
+
+
 def run_cell(task: str, mode: str, seed: int, minutes: float, model: str, tokens: int) -> dict:
     """One real run; returns what it left."""
     root = Path(tempfile.mkdtemp(prefix=f"quality-{task}-{mode}-{seed}-"))
@@ -84,6 +92,7 @@ def run_cell(task: str, mode: str, seed: int, minutes: float, model: str, tokens
         "wall_s": round(wall, 1),
         "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "commit": _commit(),
     }
     if not runs:
         cell.update(status="no run", error=(proc.stdout + proc.stderr)[-1500:])

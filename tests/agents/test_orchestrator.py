@@ -13,7 +13,7 @@ import yaml
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.orchestrator import Orchestrator
 from aiscientist.agents.specialists import Specialist
-from aiscientist.agents.steering import FIRST_LOOP, first_loop_next
+from aiscientist.agents.steering import first_loop, first_loop_next
 from aiscientist.config import load_config
 from aiscientist.messages import SPECIALIST_ROLES, Budget, Delegation, Result
 from aiscientist.models.scripted import ScriptedModel
@@ -27,7 +27,11 @@ def call(name: str, **arguments: object) -> dict[str, object]:
 
 
 def setup_run(  # type: ignore[no-untyped-def]
-    tmp_path: Path, script: dict[str, list[object]], window: int = 32768, protocol: str = "auto"
+    tmp_path: Path,
+    script: dict[str, list[object]],
+    window: int = 32768,
+    protocol: str = "auto",
+    task_name: str = "tabular-cancer",
 ):
     path = tmp_path / "script.yaml"
     path.write_text(yaml.safe_dump(script))
@@ -39,7 +43,7 @@ def setup_run(  # type: ignore[no-untyped-def]
             f"models.steering={'on' if protocol == 'json' else 'auto'}",
         ]
     )
-    run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
+    run_dir = create_run(task_name, cfg, root=tmp_path / "runs")
     specialists = {
         role: Specialist(role, run_dir, cfg, ScriptedModel.from_file(path, role))
         for role in SPECIALIST_ROLES
@@ -52,7 +56,7 @@ def setup_run(  # type: ignore[no-untyped-def]
 
     model = ScriptedModel.from_file(path, "orchestrator")
     model._window = window
-    task = load_task("tabular-cancer")
+    task = load_task(task_name)
     orch = Orchestrator(
         run_dir, cfg, model, dispatch, BudgetGuard(Budget()), submission_validator(task)
     )
@@ -209,7 +213,30 @@ def test_first_loop_steps_are_matched_in_order_by_role() -> None:
     assert first_loop_next([("comprehension", "failed"), ("prioritization", "ok")]) == 0
     done = ["comprehension", "prioritization", "implementation", "experimentation"]
     assert first_loop_next([(r, "ok") for r in done]) == 4
-    assert first_loop_next([(r, "ok") for r in [*done, "implementation"]]) == len(FIRST_LOOP)
+    everything = [(r, "ok") for r in [*done, "implementation"]]
+    assert first_loop_next(everything) == len(first_loop("replicate"))
+    # an improve task starts with its code: reading and ranking are not steps of its loop
+    assert [role for role, _ in first_loop("improve")][:2] == ["implementation", "experimentation"]
+    assert first_loop_next([("comprehension", "ok")], "improve") == 0
+    assert first_loop_next(everything, "improve") == len(first_loop("improve"))
+
+
+def test_a_small_model_on_an_improve_task_starts_with_its_code(tmp_path: Path) -> None:
+    def act(tool: str, **arguments: object) -> str:
+        return json.dumps({"tool": tool, "arguments": arguments})
+
+    _, orch, log = setup_run(
+        tmp_path,
+        {"orchestrator": [act("delegate", role="comprehension", instruction="read")]},
+        protocol="json",
+    )
+    orch.run(max_steps=1)
+    (schema,) = orch.model.schemas  # type: ignore[attr-defined]
+    (only,) = schema["anyOf"]
+    args = only["properties"]["arguments"]["properties"]
+    assert args["role"] == {"const": "implementation"} and args["mode"] == {"const": "full"}
+    prompt = orch.model.last_prompt[1].content  # type: ignore[attr-defined]
+    assert "1. implementation (mode full)" in prompt and "prioritization" not in prompt
 
 
 def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None:
@@ -237,6 +264,7 @@ def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None
             ],
         },
         protocol="json",
+        task_name="rff-ridge",  # a paper: read and ranked before any code
     )
     out = orch.run(max_steps=4)
     schemas = orch.model.schemas  # type: ignore[attr-defined]
@@ -250,11 +278,11 @@ def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None
     assert schemas[3]["anyOf"][0]["properties"]["arguments"]["properties"]["mode"] == {
         "const": "full"
     }
-    # no valid submission: the run does not end ok
+    # no reproduction yet: the run does not end ok
     assert out.status == "limit_reached"
     first = [m for m in orch_messages(run_dir) if m["role"] == "tool"][0]["content"]
     assert "[Next: delegate prioritization: step 2 of the first loop.]" in first
-    assert "[Before you can finish: fix: submission" in first
+    assert "[Before you can finish:" in first
 
 
 def test_a_resumed_session_replays_its_transcript_and_continues_its_first_loop(

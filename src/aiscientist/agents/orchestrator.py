@@ -17,7 +17,7 @@ from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.loop import Agent, Outcome
 from aiscientist.agents.prompts import render, with_playbook
 from aiscientist.agents.specialists import usage_sink
-from aiscientist.agents.steering import steer_tools
+from aiscientist.agents.steering import first_loop_prompt, steer_tools
 from aiscientist.agents.tools import Args, Finished, Todo, Tool, ToolSet
 from aiscientist.agents.transcript import recorded_replies, transcript_sink
 from aiscientist.agents.tree_steering import critique_tool, tree_status
@@ -211,7 +211,12 @@ class Orchestrator:
                 "orchestrator",
                 self.config.models.profile("orchestrator"),
             ),
-            task=render("orchestrator_task", task_kind=kind, task_name=manifest.task.name),
+            task=render(
+                "orchestrator_task",
+                task_kind=kind,
+                task_name=manifest.task.name,
+                first_loop=first_loop_prompt(kind),
+            ),
             guard=self.guard,
             max_steps=max_steps or self.config.limits.orchestrator_steps,
             steered=self.steered,

@@ -10,13 +10,13 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
 - **no repeat reads** (``Steering.refuse``): the same read twice in a row is refused (its
   result is already in the conversation; small models otherwise loop on it);
 - **the per-role rules below**, as data (``RULES``), applied to the role's tools
-  (``steer_tools``): the orchestrator is walked through the first loop (``FIRST_LOOP``, then
-  ``REPAIR_LOOP`` while the submission is invalid); an improve task's implementation runs
-  ``python train.py`` until ``submission.csv`` is valid (``TRAIN_COMMAND``); Python files
-  written get the imports of conventional module names they use but never import
-  (``agents/autoimport.py``); experimentation submits the training command and reads its
-  result at once (after a refused submit, with the configured GPU demand); comprehension
-  reads alone, without Tier-2 readers.
+  (``steer_tools``): the orchestrator is walked through its task kind's first loop
+  (``FIRST_LOOPS``, then ``REPAIR_LOOP`` while the submission is invalid); an improve task's
+  implementation runs ``python train.py`` until ``submission.csv`` is valid
+  (``TRAIN_COMMAND``); Python files written are mended (HTML entities decoded, imports of
+  conventional module names added: ``agents/autoimport.py``); experimentation submits the
+  training command and reads its result at once (after a refused submit, with the configured
+  GPU demand); comprehension reads alone, without Tier-2 readers.
 """
 
 from __future__ import annotations
@@ -42,14 +42,45 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 """The rules of each role (``role`` or ``role:task kind``) when it is steered."""
 
-FIRST_LOOP: tuple[tuple[str, str], ...] = (
-    ("comprehension", ""),
-    ("prioritization", ""),
+_BUILD_AND_TEST: tuple[tuple[str, str], ...] = (
     ("implementation", "full"),
     ("experimentation", ""),
     ("implementation", "fix"),
 )
-"""The first loop the orchestrator's prompt proposes, as (role, mode)."""
+FIRST_LOOPS: dict[str, tuple[tuple[str, str], ...]] = {
+    # a paper needs reading and ranking before code
+    "replicate": (("comprehension", ""), ("prioritization", ""), *_BUILD_AND_TEST),
+    # an improve task's code reads its description and data itself: submission first (on the
+    # 2-core machine, reading and ranking took 6-9 of a 12-minute budget before any code)
+    "improve": _BUILD_AND_TEST,
+}
+"""The first loop of each task kind, as (role, mode): what the orchestrator's prompt proposes
+and a steered orchestrator is walked through."""
+FIRST_LOOP_TEXT = {
+    "comprehension": "read the task, write paper_analysis/",
+    "prioritization": "write agent/prioritized_tasks.md",
+    "implementation full": "write the code in submission/",
+    "experimentation": "run it as an experiment and report the val_score",
+    "implementation fix": (
+        "repair what failed, or adopt the best experiment's output (adopt_output with exp_id "
+        '"best")'
+    ),
+}
+
+
+def first_loop(kind: str) -> tuple[tuple[str, str], ...]:
+    return FIRST_LOOPS.get(kind, FIRST_LOOPS["replicate"])
+
+
+def first_loop_prompt(kind: str) -> str:
+    """The first loop of ``kind`` as the orchestrator's task lists it."""
+    lines = []
+    for i, (role, mode) in enumerate(first_loop(kind), 1):
+        named = f"{role} (mode {mode})" if mode else role
+        lines.append(f"{i}. {named}: {FIRST_LOOP_TEXT[f'{role} {mode}'.strip()]}.")
+    return "\n".join(lines)
+
+
 REPAIR_LOOP = (("implementation", "fix"), ("experimentation", ""))
 """After the first loop, while the submission is invalid: a fix, then an experiment."""
 TRAIN_COMMAND = "python train.py"
@@ -125,7 +156,7 @@ def steer_tools(
         elif t.name == "shell" and "train_until_valid" in rules:
             t = until_submission_valid(t, view, rescue)
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
-            t = through_first_loop(t, delegated)
+            t = through_first_loop(t, delegated, kind)
         elif t.name == "submit_experiment" and "experiment_now" in rules:
             t = experiment_now(t, view, num_gpus)
         out.append(t)
@@ -180,17 +211,21 @@ def experiment_now(submit: Tool, view: WorkspaceView, num_gpus: float) -> Tool:
     return dataclasses.replace(submit, fn=fn, todo=todo)
 
 
-def first_loop_next(delegated: list[tuple[str, str]]) -> int:
-    """Index in ``FIRST_LOOP`` of the next step, given the (role, status) of every delegation
-    so far: steps are matched in order by role, counting only ones that ended ``ok``."""
+def first_loop_next(delegated: list[tuple[str, str]], kind: str = "replicate") -> int:
+    """Index in the first loop of ``kind`` of the next step, given the (role, status) of
+    every delegation so far: steps are matched in order by role, counting only ones that
+    ended ``ok``."""
+    loop = first_loop(kind)
     i = 0
     for role, status in delegated:
-        if i < len(FIRST_LOOP) and role == FIRST_LOOP[i][0] and status == "ok":
+        if i < len(loop) and role == loop[i][0] and status == "ok":
             i += 1
     return i
 
 
-def through_first_loop(finish: Tool, delegated: Callable[[], list[tuple[str, str]]]) -> Tool:
+def through_first_loop(
+    finish: Tool, delegated: Callable[[], list[tuple[str, str]]], kind: str
+) -> Tool:
     """The orchestrator's ``finish`` with the next step of the first loop as advice (then a
     fix and an experiment in turn while the submission is invalid). The step is forced at
     once until the submission is valid; then the model may finish early."""
@@ -199,11 +234,12 @@ def through_first_loop(finish: Tool, delegated: Callable[[], list[tuple[str, str
     def todo() -> list[Todo]:
         needed = needed_of()
         done = delegated()
-        step = first_loop_next(done)
-        if step >= len(FIRST_LOOP) and not needed:
+        loop = first_loop(kind)
+        step = first_loop_next(done, kind)
+        if step >= len(loop) and not needed:
             return needed
-        if step < len(FIRST_LOOP):
-            role, mode = FIRST_LOOP[step]
+        if step < len(loop):
+            role, mode = loop[step]
             why = f"step {step + 1} of the first loop"
         else:
             last = done[-1][0] if done else ""

@@ -11,15 +11,15 @@ model again.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.context import compact
 from aiscientist.agents.steering import Steering
-from aiscientist.agents.tools import Finished, ToolSet, truncate
+from aiscientist.agents.tools import Finished, ToolSet
 from aiscientist.agents.transcript import FORMAT_ERROR, PRELOADED, Replay
 from aiscientist.errors import BudgetExhaustedError, ModelFormatError
 from aiscientist.messages import Usage
@@ -30,7 +30,6 @@ from aiscientist.models.base import (
     ToolCall,
     ToolChoice,
     ToolSpec,
-    estimate_tokens,
 )
 
 UsageSink = Callable[[Completion, float], None]
@@ -172,70 +171,11 @@ class Agent:
         """Run one call (finish raises ``Finished`` if it is accepted) and say what the
         session still owes."""
         refused = self.steering.refuse(call) if self.steering is not None else None
-        out = refused or self.tools.call(call.name, call.arguments)
-        todo = self.tools.todo()
-        needed = [t.text for t in todo if t.blocks_finish]
-        advice = [t.text for t in todo if not t.blocks_finish]
-        if advice:
-            out += "\n\n[Next: " + "; ".join(advice) + ".]"
-        if needed:
-            out += "\n\n[Before you can finish: " + "; ".join(needed) + ".]"
-        return out
+        return (refused or self.tools.call(call.name, call.arguments)) + self.tools.owed()
 
-    # ---- context ----
     def _compact(self) -> None:
-        """Summarise old turns once the prompt nears the model's context window.
-
-        Keeps the system and task messages, a digest of old turns, and as many recent turns
-        as fit in half the budget (long tool outputs in them are truncated to fit).
-        """
+        """Summarise old turns once the prompt nears its budget (``agents/context.py``)."""
         limit = int(self.model.context_window * 0.6)
         if self.context_tokens is not None:
             limit = min(limit, self.context_tokens)
-        if estimate_tokens(self.messages) <= limit:
-            return
-        head, body = self.messages[:2], self.messages[2:]
-        keep_budget = limit // 3
-        recent: list[ChatMessage] = []
-        used = 0
-        for m in reversed(body[-self.keep_recent :]):
-            cost = estimate_tokens([m])
-            if recent and used + cost > keep_budget:
-                break
-            if cost > keep_budget // 2:
-                m = ChatMessage(
-                    m.role,
-                    truncate(m.content, keep_budget * 2),
-                    m.tool_calls,
-                    m.tool_call_id,
-                    m.name,
-                )
-                cost = estimate_tokens([m])
-            recent.insert(0, m)
-            used += cost
-        old = body[: len(body) - len(recent)]
-        while recent and recent[0].role == "tool":  # never start on an orphan tool result
-            old.append(recent.pop(0))
-        digest = []
-        for m in old:
-            if m.role == "assistant" and m.tool_calls:
-                names = ", ".join(
-                    f"{c.name}({truncate(json.dumps(c.arguments), 120)})" for c in m.tool_calls
-                )
-                digest.append(f"- called {names}")
-            elif m.role == "tool":
-                digest.append(f"  -> {truncate(m.content, 160)}")
-            elif m.role == "user" and m.content.startswith("Summary of earlier"):
-                digest.append(truncate(m.content, 1500))
-        kept: list[str] = []
-        chars = 0
-        for line in reversed(digest):  # newest first, within a quarter of the budget
-            chars += len(line) + 1
-            if chars > limit:
-                break
-            kept.insert(0, line)
-        summary = ChatMessage(
-            "user",
-            "Summary of earlier steps (older turns were compacted):\n" + "\n".join(kept),
-        )
-        self.messages = [*head, summary, *recent]
+        self.messages = compact(self.messages, limit, self.keep_recent)

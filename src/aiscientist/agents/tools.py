@@ -104,6 +104,14 @@ class ToolSet:
         """Everything still required before the session may finish."""
         return [item for t in self.tools.values() if t.todo is not None for item in t.todo()]
 
+    def owed(self) -> str:
+        """What the session still owes, as the text that follows a tool's result."""
+        todo = self.todo()
+        advice = [t.text for t in todo if not t.blocks_finish]
+        needed = [t.text for t in todo if t.blocks_finish]
+        out = "\n\n[Next: " + "; ".join(advice) + ".]" if advice else ""
+        return out + ("\n\n[Before you can finish: " + "; ".join(needed) + ".]" if needed else "")
+
     def call(self, name: str, arguments: dict[str, Any]) -> str:
         """Run a tool; errors the model can fix come back as text starting with ``ERROR``."""
         if "__invalid_json__" in arguments:

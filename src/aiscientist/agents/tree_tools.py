@@ -1,10 +1,11 @@
 """The hypothesis tree as seen by agents: a client protocol, experiment records, lessons.
 
-``TreeClient`` is the one interface to a hypothesis tree that agents call. It has two
-implementations: ``LocalTree`` here (in-process, over a ``HypothesisTree``) and
-``runtime.tree_actor.RemoteTree`` (the run's tree actor, through Ray; agents never touch Ray
-themselves). A new tree operation goes into ``HypothesisTree``, this protocol, ``LocalTree`` and
-``RemoteTree``.
+``TreeClient`` is the one interface to a hypothesis tree that agents call, each operation
+written once as a ``HypothesisTree`` method (or a function of the tree) applied to the tree.
+How it reaches the tree is all its two kinds say: ``LocalTree`` here (in-process, over a
+``HypothesisTree``) and ``runtime.tree_actor.RemoteTree`` (the run's tree actor, through Ray;
+agents never touch Ray themselves). A new tree operation goes into ``HypothesisTree`` and one
+line of ``TreeClient``.
 
 ``TreeRecorder`` turns experiments into tree records, for the hierarchical team and for peers:
 
@@ -26,16 +27,18 @@ over a dead peer's claim) adds nothing twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 import msgspec
 
 from aiscientist.config import RunConfig
 from aiscientist.errors import AIScientistError, IllegalTransitionError, TreeError
 from aiscientist.experiments.records import exp_dir, scan
+from aiscientist.hypotheses import policy as policies
 from aiscientist.hypotheses.champion import ChampionGate, GateDecision, offer
 from aiscientist.hypotheses.events import (
     EvidenceNode,
@@ -44,6 +47,7 @@ from aiscientist.hypotheses.events import (
     LessonNode,
     TerminalState,
     TreeNode,
+    TreeSnapshot,
 )
 from aiscientist.hypotheses.lessons import (
     MAX_LESSON_CHARS,
@@ -59,47 +63,40 @@ from aiscientist.models.base import Model
 from aiscientist.workspace.view import WorkspaceView
 
 
-class TreeClient(Protocol):
-    """The tree operations agents use (``LocalTree`` and ``runtime.tree_actor.RemoteTree``)."""
-
-    def propose(
-        self,
-        title: str,
-        *,
-        description: str = "",
-        parent: str | None = None,
-        author: str = "",
-        tags: Iterable[str] = (),
-        action: str = "",
-        id: str | None = None,
-    ) -> str: ...
-    def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None: ...
-    def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease: ...
-    def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None: ...
-    def release(self, hypothesis_id: str, owner: str) -> None: ...
-    def start_run(self, hypothesis_id: str, owner: str) -> None: ...
-    def finish(
-        self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
-    ) -> None: ...
-    def abandon(self, hypothesis_id: str, note: str = "") -> None: ...
-    def add_evidence(self, evidence: EvidenceNode) -> str: ...
-    def add_lesson(self, lesson: LessonNode) -> str: ...
-    def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision: ...
-    def version(self) -> int: ...
-    def wait_for_change(self, since_version: int, timeout_s: float) -> int: ...
-    def tree(self) -> HypothesisTree: ...
-    def node(self, node_id: str) -> TreeNode: ...
-    def lessons_for(
-        self, hypothesis_id: str | None, tags: Iterable[str] = (), k: int = 5
-    ) -> list[LessonNode]: ...
+def _version(tree: HypothesisTree) -> int:
+    return tree.version
 
 
-class LocalTree:
-    """``TreeClient`` over an in-process ``HypothesisTree`` (e.g. ``TreeStore(dir).tree``)."""
+def _select(
+    tree: HypothesisTree,
+    policy: str,
+    params: policies.PolicyParams,
+    seed: int,
+    now: float | None,
+) -> policies.Choice:
+    return policies.select(tree, policy, params, random.Random(seed), now)
 
-    def __init__(self, tree: HypothesisTree) -> None:
-        self.t = tree
 
+class TreeClient:
+    """The tree operations agents use. A mutation is a ``HypothesisTree`` method sent to the
+    tree (``_mutate``); a read is a function of the tree (``_read``); the two kinds of client
+    say only how they reach it."""
+
+    def _mutate(self, op: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        raise NotImplementedError
+
+    def wait_for_change(self, since_version: int, timeout_s: float) -> int:
+        """The version as soon as it exceeds ``since_version``, else the same after timeout."""
+        raise NotImplementedError
+
+    def tree(self) -> HypothesisTree:
+        """The whole tree (a read-only copy from a remote one)."""
+        return HypothesisTree.from_snapshot(self.snapshot())
+
+    # mutations
     def propose(
         self,
         title: str,
@@ -111,64 +108,96 @@ class LocalTree:
         action: str = "",
         id: str | None = None,
     ) -> str:
-        return self.t.propose(
+        return self._mutate(
+            HypothesisTree.propose,
             title,
             description=description,
             parent=parent,
             author=author,
-            tags=tags,
+            tags=tuple(tags),
             action=action,
             id=id,
         )
 
     def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None:
-        self.t.critique(hypothesis_id, by, accept, note)
+        self._mutate(HypothesisTree.critique, hypothesis_id, by, accept, note)
 
     def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease:
-        return self.t.claim(hypothesis_id, owner, lease_s)
+        return self._mutate(HypothesisTree.claim, hypothesis_id, owner, lease_s)
 
     def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None:
-        self.t.renew(hypothesis_id, owner, lease_s)
+        self._mutate(HypothesisTree.renew, hypothesis_id, owner, lease_s)
 
     def release(self, hypothesis_id: str, owner: str) -> None:
-        self.t.release(hypothesis_id, owner)
+        self._mutate(HypothesisTree.release, hypothesis_id, owner)
 
     def start_run(self, hypothesis_id: str, owner: str) -> None:
-        self.t.start(hypothesis_id, owner)
+        self._mutate(HypothesisTree.start, hypothesis_id, owner)
 
     def finish(
         self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
     ) -> None:
-        self.t.finish(hypothesis_id, state, note, owner)
+        self._mutate(HypothesisTree.finish, hypothesis_id, state, note, owner)
 
     def abandon(self, hypothesis_id: str, note: str = "") -> None:
-        self.t.abandon(hypothesis_id, note)
+        self._mutate(HypothesisTree.abandon, hypothesis_id, note)
 
     def add_evidence(self, evidence: EvidenceNode) -> str:
-        return self.t.add_evidence(evidence)
+        return self._mutate(HypothesisTree.add_evidence, evidence)
 
     def add_lesson(self, lesson: LessonNode) -> str:
-        return self.t.add_lesson(lesson)
+        return self._mutate(HypothesisTree.add_lesson, lesson)
 
     def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
-        return offer(self.t, gate, evidence_id)
+        # deciding twice is harmless: a repeated accept re-records the same champion
+        return self._read(offer, gate, evidence_id)
 
+    # reads
     def version(self) -> int:
-        return self.t.version
+        return self._read(_version)
+
+    def snapshot(self) -> TreeSnapshot:
+        return self._read(HypothesisTree.to_snapshot)
+
+    def node(self, node_id: str) -> TreeNode:
+        return self._read(HypothesisTree.node, node_id)
+
+    def frontier(self, now: float | None = None) -> list[str]:
+        return self._read(HypothesisTree.frontier, now)
+
+    def select(
+        self,
+        policy: str,
+        params: policies.PolicyParams | None = None,
+        seed: int = 0,
+        now: float | None = None,
+    ) -> policies.Choice:
+        params = params or policies.PolicyParams()
+        return self._read(_select, policy, params, seed, now)
+
+    def lessons_for(
+        self, hypothesis_id: str | None, tags: Iterable[str] = (), k: int = 5
+    ) -> list[LessonNode]:
+        return self._read(_relevant, hypothesis_id, tuple(tags), k)
+
+
+class LocalTree(TreeClient):
+    """``TreeClient`` over an in-process ``HypothesisTree`` (e.g. ``TreeStore(dir).tree``)."""
+
+    def __init__(self, tree: HypothesisTree) -> None:
+        self.t = tree
+
+    def _mutate(self, op: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return op(self.t, *args, **kwargs)
+
+    def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(self.t, *args)
 
     def wait_for_change(self, since_version: int, timeout_s: float) -> int:
         return self.t.version  # one process: nobody else can change it meanwhile
 
     def tree(self) -> HypothesisTree:
         return self.t
-
-    def node(self, node_id: str) -> TreeNode:
-        return self.t.node(node_id)
-
-    def lessons_for(
-        self, hypothesis_id: str | None, tags: Iterable[str] = (), k: int = 5
-    ) -> list[LessonNode]:
-        return _relevant(self.t, hypothesis_id, tags, k)
 
 
 def _exists(tree: TreeClient, node_id: str) -> TreeNode | None:

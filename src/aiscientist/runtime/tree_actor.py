@@ -6,9 +6,9 @@ peers learn of changes without sleeping. It is restartable (``max_restarts``): a
 actor rebuilds the same tree from ``tree/`` in ``__init__``.
 
 ``RemoteTree`` is the Ray-backed ``agents.tree_tools.TreeClient`` (``LocalTree`` there is the
-in-process one). A mutation is sent as the ``HypothesisTree`` method itself with an op id, so a
-new tree operation is written in ``HypothesisTree``, the ``TreeClient`` protocol, ``LocalTree``
-and here, and there is no list of operation names to keep in step.
+in-process one): it says only how an operation reaches the actor. A mutation is sent as the
+``HypothesisTree`` method itself with an op id (retried across a restart, applied once), a read
+as the function of the tree it is; there is no list of operation names to keep in step.
 
 ``start_tree``/``find_tree``: every run, hierarchical or decentralized, has one tree actor
 (``aiscientist/<run_id>/tree``); specialists and peers get a ``RemoteTree`` on it.
@@ -17,30 +17,17 @@ and here, and there is no list of operation names to keep in step.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ray
 from ray.exceptions import ActorUnavailableError, RayActorError
 
-from aiscientist.agents.tree_tools import import_lessons, lesson_store
+from aiscientist.agents.tree_tools import TreeClient, import_lessons, lesson_store
 from aiscientist.config import RunConfig
-from aiscientist.hypotheses import policy as policies
-from aiscientist.hypotheses.champion import ChampionGate, GateDecision, offer
-from aiscientist.hypotheses.events import (
-    EvidenceNode,
-    Lease,
-    LessonNode,
-    TerminalState,
-    TreeNode,
-    TreeSnapshot,
-)
-from aiscientist.hypotheses.lessons import relevant_lessons
 from aiscientist.hypotheses.store import TreeStore
-from aiscientist.hypotheses.tree import DEFAULT_LEASE_S, HypothesisTree
 from aiscientist.messages import new_id
 from aiscientist.runtime.cluster import actor_name
 from aiscientist.workspace.journal import Journal
@@ -66,12 +53,9 @@ class _TreeActor:
         """Apply ``op``, a ``HypothesisTree`` mutation method, to the tree."""
         return op(self.tree, *args, **kwargs)
 
-    async def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
-        # deciding twice is harmless: a repeated accept re-records the same champion
-        return offer(self.tree, gate, evidence_id)
-
-    async def version(self) -> int:
-        return self.tree.version
+    async def read(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """``fn`` (a function of the tree) applied to the tree."""
+        return fn(self.tree, *args)
 
     async def wait_for_change(self, since_version: int, timeout_s: float) -> int:
         """Return the version as soon as it exceeds ``since_version``, or after the timeout."""
@@ -83,25 +67,6 @@ class _TreeActor:
             pass
         return self.tree.version
 
-    async def snapshot(self) -> TreeSnapshot:
-        return self.tree.to_snapshot()
-
-    async def node(self, node_id: str) -> TreeNode:
-        return self.tree.node(node_id)
-
-    async def frontier(self, now: float | None) -> list[str]:
-        return self.tree.frontier(now)
-
-    async def select(
-        self, policy: str, params: policies.PolicyParams, seed: int, now: float | None
-    ) -> policies.Choice:
-        return policies.select(self.tree, policy, params, random.Random(seed), now)
-
-    async def lessons_for(
-        self, hypothesis_id: str | None, tags: tuple[str, ...], k: int
-    ) -> list[LessonNode]:
-        return relevant_lessons(self.tree, hypothesis_id, tags, k)
-
     async def checkpoint(self) -> int:
         self.store.snapshot()
         return self.tree.version
@@ -110,7 +75,7 @@ class _TreeActor:
 _RETRIABLE = (ActorUnavailableError, RayActorError)
 
 
-class RemoteTree:
+class RemoteTree(TreeClient):
     """``TreeClient`` on the run's tree actor (create with ``start``, reconnect with ``get``)."""
 
     def __init__(self, handle: ray.actor.ActorHandle) -> None:
@@ -158,8 +123,11 @@ class RemoteTree:
                     raise
                 time.sleep(0.2)
 
-    def _read(self, method: str, *args: Any, retry_s: float = 60.0) -> Any:
+    def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Reads are idempotent: retried while a restarted actor rebuilds its tree."""
+        return self._call("read", fn, args)
+
+    def _call(self, method: str, *args: Any, retry_s: float = 60.0) -> Any:
         deadline = time.monotonic() + retry_s
         while True:
             try:
@@ -169,100 +137,13 @@ class RemoteTree:
                     raise
                 time.sleep(0.2)
 
-    # mutations
-    def propose(
-        self,
-        title: str,
-        *,
-        description: str = "",
-        parent: str | None = None,
-        author: str = "",
-        tags: Iterable[str] = (),
-        action: str = "",
-        id: str | None = None,
-    ) -> str:
-        return self._mutate(
-            HypothesisTree.propose,
-            title,
-            description=description,
-            parent=parent,
-            author=author,
-            tags=tuple(tags),
-            action=action,
-            id=id,
-        )
-
-    def critique(self, hypothesis_id: str, by: str, accept: bool, note: str = "") -> None:
-        self._mutate(HypothesisTree.critique, hypothesis_id, by, accept, note)
-
-    def claim(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> Lease:
-        return self._mutate(HypothesisTree.claim, hypothesis_id, owner, lease_s)
-
-    def renew(self, hypothesis_id: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None:
-        self._mutate(HypothesisTree.renew, hypothesis_id, owner, lease_s)
-
-    def release(self, hypothesis_id: str, owner: str) -> None:
-        self._mutate(HypothesisTree.release, hypothesis_id, owner)
-
-    def start_run(self, hypothesis_id: str, owner: str) -> None:
-        self._mutate(HypothesisTree.start, hypothesis_id, owner)
-
-    def finish(
-        self, hypothesis_id: str, state: TerminalState, note: str = "", owner: str = ""
-    ) -> None:
-        self._mutate(HypothesisTree.finish, hypothesis_id, state, note, owner)
-
-    def abandon(self, hypothesis_id: str, note: str = "") -> None:
-        self._mutate(HypothesisTree.abandon, hypothesis_id, note)
-
-    def add_evidence(self, evidence: EvidenceNode) -> str:
-        return self._mutate(HypothesisTree.add_evidence, evidence)
-
-    def add_lesson(self, lesson: LessonNode) -> str:
-        return self._mutate(HypothesisTree.add_lesson, lesson)
-
-    def offer_champion(self, gate: ChampionGate, evidence_id: str) -> GateDecision:
-        decision: GateDecision = self._read("offer_champion", gate, evidence_id)
-        return decision
-
-    # reads
-    def version(self) -> int:
-        return self._read("version")
-
     def wait_for_change(self, since_version: int, timeout_s: float) -> int:
         """Long-poll: the new version as soon as there is one, else the same after timeout."""
-        return self._read("wait_for_change", since_version, timeout_s)
-
-    def snapshot(self) -> TreeSnapshot:
-        return self._read("snapshot")
-
-    def tree(self) -> HypothesisTree:
-        """A local, read-only copy of the whole tree."""
-        return HypothesisTree.from_snapshot(self.snapshot())
-
-    def node(self, node_id: str) -> TreeNode:
-        return self._read("node", node_id)
-
-    def frontier(self, now: float | None = None) -> list[str]:
-        return self._read("frontier", now)
-
-    def select(
-        self,
-        policy: str,
-        params: policies.PolicyParams | None = None,
-        seed: int = 0,
-        now: float | None = None,
-    ) -> policies.Choice:
-        return self._read("select", policy, params or policies.PolicyParams(), seed, now)
-
-    def lessons_for(
-        self, hypothesis_id: str | None, tags: Iterable[str] = (), k: int = 5
-    ) -> list[LessonNode]:
-        return self._read("lessons_for", hypothesis_id, tuple(tags), k)
+        return self._call("wait_for_change", since_version, timeout_s)
 
     def checkpoint(self) -> int:
         """Write a snapshot now; returns the version it covers."""
-        return self._read("checkpoint")
+        return self._call("checkpoint")
 
 
 TREE_ROLE = "tree"

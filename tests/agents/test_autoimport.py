@@ -55,3 +55,20 @@ def test_a_program_written_with_html_entities_is_decoded_only_when_that_makes_it
 def test_aide_extracts_the_repaired_program() -> None:
     plan, code = extract_code("Plan: fit.\n```python\nprint(&#34;hi&#34;)\n```\n")
     assert plan == "Plan: fit." and code == 'print("hi")\n'
+
+
+def test_scikit_learn_names_used_bare_are_imported() -> None:
+    # node-2 of a friedman-regression AIDE run: NameError: name 'train_test_split'
+    source = (
+        "from sklearn.ensemble import HistGradientBoostingRegressor\n"
+        "X_tr, X_va, y_tr, y_va = train_test_split(X, y, random_state=0)\n"
+        "model = HistGradientBoostingRegressor().fit(X_tr, y_tr)\n"
+        "print(mean_squared_error(y_va, model.predict(X_va)))\n"
+    )
+    assert missing_imports(source) == [
+        "from sklearn.metrics import mean_squared_error",
+        "from sklearn.model_selection import train_test_split",
+    ]
+    # a name the file defines itself is its own
+    own = "def train_test_split(a):\n    return a\ntrain_test_split(1)\n"
+    assert missing_imports(own) == []

@@ -3,10 +3,11 @@
 - **HTML entities**: the embedded 1.5B model sometimes writes a whole program with ``&#34;``
   for ``"`` (and ``&gt;``, ``&amp;`` ...), a ``SyntaxError`` it then repeats in every retry.
   A file that does not parse, and parses once its entities are decoded, is decoded.
-- **Missing imports**: it writes ``os.environ[...]`` or ``pd.read_csv(...)`` and drops the
-  import, then fails to repair the ``NameError``. ``add_missing_imports`` finds module names
-  used as the base of an attribute (``os.path``, ``pd.DataFrame``) that nothing in the file
-  binds, and prepends their import (after a shebang, encoding line or module docstring).
+- **Missing imports**: it writes ``os.environ[...]``, ``pd.read_csv(...)`` or
+  ``train_test_split(...)`` and drops the import, then fails to repair the ``NameError``.
+  ``add_missing_imports`` finds module names used as the base of an attribute (``os.path``,
+  ``pd.DataFrame``) and common scikit-learn names used bare that nothing in the file binds,
+  and prepends their import (after a shebang, encoding line or module docstring).
 
 ``repair_python`` does both and says what it did (the model is told). Files that do not parse
 either way are returned unchanged.
@@ -30,6 +31,29 @@ CONVENTIONAL: dict[str, str] = {
     "np": "import numpy as np",
     "pd": "import pandas as pd",
 }
+"""Module names used as the base of an attribute (``pd.read_csv``)."""
+
+_SKLEARN = {
+    "model_selection": "train_test_split KFold StratifiedKFold GroupKFold cross_val_score",
+    "metrics": (
+        "accuracy_score roc_auc_score log_loss mean_squared_error mean_absolute_error f1_score"
+    ),
+    "ensemble": (
+        "RandomForestClassifier RandomForestRegressor GradientBoostingClassifier "
+        "GradientBoostingRegressor HistGradientBoostingClassifier HistGradientBoostingRegressor "
+        "ExtraTreesClassifier ExtraTreesRegressor"
+    ),
+    "linear_model": "LogisticRegression LinearRegression Ridge Lasso",
+    "preprocessing": "StandardScaler OneHotEncoder LabelEncoder",
+    "impute": "SimpleImputer",
+    "pipeline": "Pipeline make_pipeline",
+}
+NAMES: dict[str, str] = {
+    name: f"from sklearn.{module} import {name}"
+    for module, names in _SKLEARN.items()
+    for name in names.split()
+}
+"""Names used bare (``train_test_split(...)``): the scikit-learn ones a training script uses."""
 
 
 def _bound_names(tree: ast.AST) -> set[str]:
@@ -57,13 +81,20 @@ def missing_imports(source: str) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    used = {
+    bases = {
         node.value.id
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
     }
+    loaded = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
     bound = _bound_names(tree)
-    return [CONVENTIONAL[name] for name in sorted(used - bound) if name in CONVENTIONAL]
+    return [CONVENTIONAL[n] for n in sorted(bases - bound) if n in CONVENTIONAL] + [
+        NAMES[n] for n in sorted(loaded - bound) if n in NAMES
+    ]
 
 
 def add_missing_imports(source: str) -> tuple[str, list[str]]:

@@ -202,7 +202,7 @@ def grade(
                 _die("usage: aiscientist grade rubric-stats RUBRIC.json")
             print(json.dumps(command.rubric_stats(path)))
             return
-        summary = command.grade_run(Path(target))
+        summary = command.grade_run(Path(target), progress=lambda m: err.print(f"[dim]{m}[/]"))
     except AIScientistError as exc:
         _die(str(exc))
     _print_rows(f"grade of {target}", [(k, str(v)) for k, v in summary.items()])

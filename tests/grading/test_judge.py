@@ -221,3 +221,16 @@ def test_a_rubric_that_reuses_ids_is_judged_leaf_by_leaf(task: Task) -> None:
     assert grade.leaves_total == 19 and grade.leaves_judged == 19 and grade.usage.calls == 19
     expected = rubric.score({leaf.key: i % 2 for i, leaf in enumerate(leaves)})
     assert grade.score == pytest.approx(expected)
+
+
+def test_judging_many_leaves_says_how_far_it_is(task: Task) -> None:
+    heard: list[str] = []
+    model = ScriptedModel([_reply(1)] * 19)
+    grade = judge_rubric(task, SUBMISSION, model, progress=heard.append)
+    judged = grade.leaves_total - grade.leaves_by_rule
+    assert heard, "no progress while judging"
+    assert heard[-1] == (
+        f"judged {judged}/{judged} rubric leaves ({grade.leaves_by_rule} more scored 0 by rule)"
+    )
+    counts = [int(m.split()[1].split("/")[0]) for m in heard]
+    assert counts == sorted(counts) and len(counts) <= 21

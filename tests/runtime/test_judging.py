@@ -35,6 +35,10 @@ def test_ray_map_keeps_job_order(ray_local: None) -> None:
     from aiscientist.grading.judge import LeafJob, LeafJudgement
 
     jobs = [LeafJob(f"leaf-{i}", ()) for i in range(10)]
-    out = make_ray_map(max_in_flight=3)(lambda j: LeafJudgement(j.leaf_id, 1, j.leaf_id), jobs)
+    arrived: list[str] = []
+    out = make_ray_map(max_in_flight=3)(
+        lambda j: LeafJudgement(j.leaf_id, 1, j.leaf_id), jobs, lambda r: arrived.append(r.leaf_id)
+    )
+    assert sorted(arrived) == sorted(j.leaf_id for j in jobs)  # each told once, as it came
     assert [r.leaf_id for r in out] == [j.leaf_id for j in jobs]
     assert [r.reason for r in out] == [f"leaf-{i}" for i in range(10)]

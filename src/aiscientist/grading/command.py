@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -44,6 +45,7 @@ def grade_run(
     map_fn: MapFn | None = None,
     reproduce: ReproduceMode = "auto",
     judge: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, SummaryValue]:
     """Grade the run in ``run_dir``, write ``grade.json``, return the summary.
 
@@ -53,7 +55,8 @@ def grade_run(
     ``map_fn`` runs leaf judgements (``aiscientist.runtime.judging.ray_map`` runs them as Ray
     tasks; default: one after another); ``reproduce``: run ``reproduce.sh`` in the clean
     room first when the run has no fresh verdict (auto), always, or never; ``judge`` names
-    the judge model, as ``models.judge`` would (for a grade command's ``--judge``).
+    the judge model, as ``models.judge`` would (for a grade command's ``--judge``);
+    ``progress`` hears how far judging is.
     """
     run_dir = Path(run_dir).resolve()
     manifest = read_manifest(run_dir)
@@ -98,6 +101,7 @@ def grade_run(
             code_only=code_only,
             map_fn=map_fn,
             evidence=evidence,
+            progress=progress,
         )
         if warning:
             rgrade = msgspec.structs.replace(rgrade, judge_warning=warning)

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from string import Template
+from typing import Protocol
 
 import msgspec
 
@@ -106,12 +107,41 @@ class RubricGrade(msgspec.Struct, frozen=True):
 
 
 JudgeFn = Callable[[LeafJob], LeafJudgement]
-MapFn = Callable[[JudgeFn, Sequence[LeafJob]], list[LeafJudgement]]
+Done = Callable[[LeafJudgement], None]
 
 
-def sequential_map(fn: JudgeFn, jobs: Sequence[LeafJob]) -> list[LeafJudgement]:
+class MapFn(Protocol):
+    """Runs ``fn`` over ``jobs`` (in any order, results in job order), telling ``done`` of
+    each judgement as it arrives."""
+
+    def __call__(
+        self, fn: JudgeFn, jobs: Sequence[LeafJob], done: Done | None = None
+    ) -> list[LeafJudgement]: ...
+
+
+def sequential_map(
+    fn: JudgeFn, jobs: Sequence[LeafJob], done: Done | None = None
+) -> list[LeafJudgement]:
     """Judge leaves one after another (the default ``map_fn``)."""
-    return [fn(job) for job in jobs]
+    out = []
+    for job in jobs:
+        out.append(fn(job))
+        if done is not None:
+            done(out[-1])
+    return out
+
+
+def leaf_progress(total: int, ruled: int, say: Callable[[str], None]) -> Done:
+    """A ``done`` that says how far judging is, about every 5% of ``total`` leaves."""
+    every = max(1, total // 20)
+    count = [0]
+
+    def done(_j: LeafJudgement) -> None:
+        count[0] += 1
+        if count[0] % every == 0 or count[0] == total:
+            say(f"judged {count[0]}/{total} rubric leaves ({ruled} more scored 0 by rule)")
+
+    return done
 
 
 def parse_judgement(text: str) -> tuple[int, str]:
@@ -291,6 +321,7 @@ def judge_rubric(
     map_fn: MapFn | None = None,
     max_prompt_tokens: int | None = None,
     evidence: Evidence | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RubricGrade:
     """Judge every leaf of ``task``'s rubric against ``submission`` and score the tree.
 
@@ -298,6 +329,7 @@ def judge_rubric(
     is smaller (to bound cost or latency). ``evidence`` is the reproduction output the
     execution and result leaves are judged on (``grading.reproduction``); by default the
     submission directory as it is. Leaves with nothing to point at score 0 with no call.
+    ``progress`` hears how far judging is (a big rubric takes minutes).
     """
     if task.kind != "replicate" or task.rubric is None:
         raise GradingError(f"task {task.name!r} has no rubric; only replicate tasks are judged")
@@ -319,7 +351,9 @@ def judge_rubric(
     }
     to_judge = [leaf for leaf in leaves if leaf.key not in ruled]
     jobs = build_jobs(task, Path(submission), to_judge, root, window, evidence)
-    results = (map_fn or sequential_map)(functools.partial(judge_leaf, model), jobs) if jobs else []
+    done = leaf_progress(len(jobs), len(ruled), progress) if progress else None
+    judge = functools.partial(judge_leaf, model)
+    results = (map_fn or sequential_map)(judge, jobs, done) if jobs else []
     verdicts = {**{r.leaf_id: r for r in results}, **ruled}
     missing = [leaf.key for leaf in leaves if leaf.key not in verdicts]
     if missing:

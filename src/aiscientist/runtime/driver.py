@@ -96,7 +96,7 @@ def create_run(task_ref: str | Path, config: RunConfig, root: Path | None = None
     return run_dir
 
 
-def _grade(run_dir: Path, task: Task) -> tuple[float | None, dict[str, object]]:
+def _grade(run_dir: Path, task: Task, say: Progress) -> tuple[float | None, dict[str, object]]:
     """Grade as the task's benchmark does (writes ``grade.json``); replicate rubric leaves are
     judged in parallel as Ray tasks."""
     from aiscientist.grading.command import grade_run
@@ -111,7 +111,7 @@ def _grade(run_dir: Path, task: Task) -> tuple[float | None, dict[str, object]]:
         usage_log = run_dir / regions.usage_log("judge")
         spec = judge_model_spec(read_manifest(run_dir).config)
         model = make_model(spec, "judge", usage_log, local=local_endpoint)
-    summary = grade_run(run_dir, model=model, map_fn=map_fn)
+    summary = grade_run(run_dir, model=model, map_fn=map_fn, progress=say)
     score = summary.get("score")
     return (float(score) if isinstance(score, int | float) else None), dict(summary)
 
@@ -270,7 +270,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
         task = load_task(manifest.task.source)
         if task.kind == "improve":  # submission first: never grade a dead end as nothing
             journal.decision("submission", finalize(run_dir, task))
-        score, grade = _grade(run_dir, task)
+        score, grade = _grade(run_dir, task, say)
         manifest = read_manifest(run_dir)
         manifest = write_manifest(
             run_dir,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import ray
 
-from aiscientist.grading.judge import JudgeFn, LeafJob, LeafJudgement, MapFn
+from aiscientist.grading.judge import Done, JudgeFn, LeafJob, LeafJudgement, MapFn
 
 
 def _judge_one(fn: JudgeFn, job: LeafJob) -> LeafJudgement:
@@ -26,7 +26,9 @@ def make_ray_map(num_cpus: float = 0.25, max_in_flight: int = 32) -> MapFn:
     """
     remote = ray.remote(num_cpus=num_cpus, max_retries=1)(_judge_one)
 
-    def ray_map(fn: JudgeFn, jobs: Sequence[LeafJob]) -> list[LeafJudgement]:
+    def ray_map(
+        fn: JudgeFn, jobs: Sequence[LeafJob], done: Done | None = None
+    ) -> list[LeafJudgement]:
         if not ray.is_initialized():
             raise RuntimeError("ray_map needs Ray: call runtime.cluster.ensure_ray first")
         fn_ref = ray.put(fn)
@@ -42,12 +44,15 @@ def make_ray_map(num_cpus: float = 0.25, max_in_flight: int = 32) -> MapFn:
                 pending.append(ref)
             ready, pending = ray.wait(pending, num_returns=1)
             for ref in ready:
-                results[index_of.pop(ref)] = ray.get(ref)
+                i = index_of.pop(ref)
+                results[i] = ray.get(ref)
+                if done is not None:
+                    done(results[i])
         return [results[i] for i in range(len(jobs))]
 
     return ray_map
 
 
-def ray_map(fn: JudgeFn, jobs: Sequence[LeafJob]) -> list[LeafJudgement]:
+def ray_map(fn: JudgeFn, jobs: Sequence[LeafJob], done: Done | None = None) -> list[LeafJudgement]:
     """The default Ray map: 0.25 CPU per leaf, at most 32 leaves in flight."""
-    return make_ray_map()(fn, jobs)
+    return make_ray_map()(fn, jobs, done)

@@ -80,6 +80,18 @@ MAX_COMMAND_BYTES = 128 * 1024 - 1
 """The longest command ``bash -c`` can be handed: Linux caps one argument at 128 KiB."""
 
 
+def check_run(
+    command: str, workdir: Path, timeout: float, limits: Limits | None
+) -> tuple[Path, Limits]:
+    """What every backend checks before it starts anything (``check_command``, a working
+    directory that exists); returns the absolute workdir and the limits to apply."""
+    check_command(command, timeout)
+    workdir = Path(workdir).resolve()
+    if not workdir.is_dir():
+        raise SandboxError(f"workdir {str(workdir)!r} is not a directory; create it first")
+    return workdir, limits or Limits()
+
+
 def check_command(command: str, timeout: float) -> None:
     """Refuse, before anything starts, a command no backend can run: a NUL byte, more than one
     argument's worth of bytes, or a timeout that is not a positive number of seconds."""

@@ -23,7 +23,7 @@ from docker.types import DeviceRequest, Ulimit
 
 from aiscientist.errors import SandboxError
 from aiscientist.sandbox._output import OutputCapture, classify
-from aiscientist.sandbox.base import ENV_ALLOWLIST, ExecResult, Limits, Mount, check_command
+from aiscientist.sandbox.base import ENV_ALLOWLIST, ExecResult, Limits, Mount, check_run
 
 # Host-specific variables that mean nothing (or something wrong) inside a container.
 _HOST_ONLY = {"PATH", "HOME", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES"}
@@ -86,11 +86,7 @@ class DockerSandbox:
         log_path: Path | None = None,
     ) -> ExecResult:
         """Run ``command`` with ``bash -c`` in a fresh container, workdir read-write."""
-        check_command(command, timeout)
-        limits = limits or Limits()
-        workdir = Path(workdir).resolve()
-        if not workdir.is_dir():
-            raise SandboxError(f"workdir {str(workdir)!r} is not a directory; create it first")
+        workdir, limits = check_run(command, workdir, timeout, limits)
         capture = OutputCapture(log_path, limits.log_bytes)
         start = time.monotonic()
         try:

@@ -24,7 +24,7 @@ from typing import IO
 from aiscientist.errors import SandboxError
 from aiscientist.sandbox import _harden
 from aiscientist.sandbox._output import OutputCapture, classify
-from aiscientist.sandbox.base import ENV_ALLOWLIST, ExecResult, Limits, Mount, check_command
+from aiscientist.sandbox.base import ENV_ALLOWLIST, ExecResult, Limits, Mount, check_run
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +74,7 @@ class LocalSandbox:
         log_path: Path | None = None,
     ) -> ExecResult:
         """Run ``command`` with ``bash -c`` in ``workdir`` (read-write) and wait for it."""
-        check_command(command, timeout)
-        limits = limits or Limits()
-        workdir = Path(workdir).resolve()
-        if not workdir.is_dir():
-            raise SandboxError(f"workdir {str(workdir)!r} is not a directory; create it first")
+        workdir, limits = check_run(command, workdir, timeout, limits)
         mounts = list(mounts or [])
         cgroup = _harden.PidsCgroup.create(limits.max_processes)
         argv = ["bash", "-c", command]

@@ -72,3 +72,18 @@ def test_scikit_learn_names_used_bare_are_imported() -> None:
     # a name the file defines itself is its own
     own = "def train_test_split(a):\n    return a\ntrain_test_split(1)\n"
     assert missing_imports(own) == []
+
+
+def test_a_program_written_inside_a_markdown_fence_is_unfenced() -> None:
+    # as the embedded model wrote submission/train.py in a 12-minute friedman-regression run
+    fenced = "```python\nimport json\nprint(json.dumps({'a': 1}))\n```\n"
+    fixed, done = repair_python(fenced)
+    assert fixed == "import json\nprint(json.dumps({'a': 1}))\n"
+    assert done == ["removed the markdown fence (```) around the code"]
+    # cut off before its closing fence, and with entities too
+    cut = "```python\nKIND = &#34;x&#34;\nprint(KIND)"
+    fixed, done = repair_python(cut)
+    assert fixed == 'KIND = "x"\nprint(KIND)\n' and len(done) == 2
+    # a fence inside a string of valid code is left alone
+    ok = 'DOC = """```python\\nx\\n```"""\n'
+    assert repair_python(ok) == (ok, [])

@@ -1,5 +1,7 @@
 """Mend the two slips a small model makes in a Python file and cannot repair itself.
 
+- **Markdown fences**: it writes a file's content as a chat reply, `````python`` first and
+  ````` last, a ``SyntaxError`` on line 1. The fenced code is kept.
 - **HTML entities**: the embedded 1.5B model sometimes writes a whole program with ``&#34;``
   for ``"`` (and ``&gt;``, ``&amp;`` ...), a ``SyntaxError`` it then repeats in every retry.
   A file that does not parse, and parses once its entities are decoded, is decoded.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import html
+import re
 
 CONVENTIONAL: dict[str, str] = {
     "os": "import os",
@@ -129,15 +132,32 @@ def _parses(source: str) -> bool:
     return True
 
 
+_FENCED = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
+
+
+def _mended(source: str) -> list[tuple[str, list[str]]]:
+    """Texts ``source`` may have meant, each with what was done to get it."""
+    fence = "removed the markdown fence (```) around the code"
+    entities = "decoded the HTML entities (&#34; and the like) into characters"
+    texts: list[tuple[str, list[str]]] = [(source, [])]
+    blocks = _FENCED.findall(source) if "```" in source else []
+    if blocks:
+        texts.append((max(blocks, key=len).strip("\n") + "\n", [fence]))
+    for text, steps in list(texts):
+        if "&" in text:
+            texts.append((html.unescape(text), [*steps, entities]))
+    return texts[1:]
+
+
 def repair_python(source: str) -> tuple[str, list[str]]:
-    """``source`` with HTML entities decoded (when only that makes it parse) and missing
-    conventional imports added; and what was done, one line each."""
+    """``source`` without markdown fences and with HTML entities decoded (only when that
+    makes it parse), and missing conventional imports added; and what was done."""
     done: list[str] = []
-    if "&" in source and not _parses(source):
-        decoded = html.unescape(source)
-        if _parses(decoded):
-            source = decoded
-            done.append("decoded the HTML entities (&#34; and the like) into characters")
+    if not _parses(source):
+        for text, steps in _mended(source):
+            if _parses(text):
+                source, done = text, steps
+                break
     source, added = add_missing_imports(source)
     if added:
         done.append(f"added the missing {'; '.join(added)}")

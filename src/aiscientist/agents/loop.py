@@ -33,6 +33,7 @@ from aiscientist.models.base import (
 )
 
 UsageSink = Callable[[Completion, float], None]
+NO_CALL = "No tool was called. Call one of the tools ({tools}); call finish when the work is done."
 
 
 @dataclass
@@ -134,13 +135,7 @@ class Agent:
         calls = list(reply.tool_calls)
         self._add(ChatMessage("assistant", reply.content, tool_calls=tuple(calls)))
         if not calls:
-            self._add(
-                ChatMessage(
-                    "user",
-                    "No tool was called. Call one of the tools "
-                    f"({', '.join(self.tools.names())}); call finish when the work is done.",
-                )
-            )
+            self._add(ChatMessage("user", NO_CALL.format(tools=", ".join(self.tools.names()))))
             return
         for i, call in enumerate(calls):
             out = self._execute(call)
@@ -149,8 +144,7 @@ class Agent:
     def _ask(
         self, prompt: list[ChatMessage], specs: list[ToolSpec], choice: str | ToolChoice
     ) -> Completion:
-        """The next reply: a recorded one while the session is being resumed, else the
-        model's."""
+        """The next reply: a recorded one while the session is resumed, else the model's."""
         if self.replay:
             recorded = self.replay.pop(0)
             if isinstance(recorded, ModelFormatError):

@@ -144,6 +144,31 @@ def test_a_dead_end_is_left_through_the_frameworks_baseline(tmp_path: Path) -> N
     assert "replaced by the framework's baseline" in log
 
 
+def test_running_train_py_before_writing_it_starts_from_the_baseline(tmp_path: Path) -> None:
+    """What the 1.5B model did first in a 12-minute friedman-regression run: it ran train.py
+    before writing one, then spent five minutes copying the example program (with a typo).
+    Now that first run writes the framework's baseline and runs it."""
+    cfg = load_config(
+        overrides=["sandbox.kind=local", "models.tool_protocol=json", "models.steering=on"]
+    )
+    run_dir = create_run("land-cover", cfg, root=tmp_path)
+    model = ScriptedModel(
+        [act("shell", command="python train.py"), act("finish", summary="baseline runs")]
+    )
+    result = Specialist("implementation", run_dir, cfg, model).handle(
+        Delegation(id="del-seed", role="implementation", instruction="write the code")
+    )
+    assert result.status == "ok", result.summary.text
+    assert 'KIND = "probability"' in (run_dir / "submission" / "train.py").read_text()
+    from aiscientist.grading.competition import grade_competition
+    from aiscientist.tasks import load_task
+
+    grade = grade_competition(load_task("land-cover"), run_dir / "submission" / "submission.csv")
+    assert grade.valid and grade.score is not None
+    transcript = (run_dir / "journal/transcripts/implementation/del-seed.jsonl").read_text()
+    assert "did not exist, so the framework's working baseline" in transcript
+
+
 def test_the_implementation_prompt_shows_a_program_of_the_tasks_shape(tmp_path: Path) -> None:
     from aiscientist.agents.specialists import improve_contract
 

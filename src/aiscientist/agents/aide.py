@@ -25,9 +25,9 @@ from typing import Literal
 
 import msgspec
 
-from aiscientist.agents.autoimport import repair_python
 from aiscientist.agents.baseline import baseline_program
 from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.code_repair import repair_python
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import usage_sink

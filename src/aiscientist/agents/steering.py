@@ -14,7 +14,7 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
   (``FIRST_LOOPS``, then ``REPAIR_LOOP`` while the submission is invalid); an improve task's
   implementation runs ``python train.py`` until ``submission.csv`` is valid
   (``TRAIN_COMMAND``); Python files written are mended (HTML entities decoded, imports of
-  conventional module names added: ``agents/autoimport.py``); experimentation submits the
+  conventional module names added: ``agents/code_repair.py``); experimentation submits the
   training command and reads its result at once (after a refused submit, with the configured
   GPU demand); comprehension reads alone, without Tier-2 readers.
 """
@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aiscientist.agents.autoimport import repair_python
+from aiscientist.agents.code_repair import repair_python
 from aiscientist.agents.tools import Todo, Tool, ToolSet
 from aiscientist.errors import InfeasibleExperimentError, ToolError
 from aiscientist.models.base import ToolCall, ToolChoice, ToolSpec
@@ -36,9 +36,9 @@ RULES: dict[str, tuple[str, ...]] = {
     "orchestrator": ("first_loop",),
     "comprehension": ("no_readers",),
     "experimentation": ("experiment_now",),
-    "implementation:improve": ("train_until_valid", "auto_imports"),
-    "implementation:replicate": ("auto_imports",),
-    "helper": ("auto_imports",),
+    "implementation:improve": ("train_until_valid", "code_repair"),
+    "implementation:replicate": ("code_repair",),
+    "helper": ("code_repair",),
 }
 """The rules of each role (``role`` or ``role:task kind``) when it is steered."""
 
@@ -151,8 +151,8 @@ def steer_tools(
     rules = rules_for(role, kind)
     out = []
     for t in tools:
-        if t.name == "write_file" and "auto_imports" in rules:
-            t = with_auto_imports(t)
+        if t.name == "write_file" and "code_repair" in rules:
+            t = with_code_repair(t)
         elif t.name == "shell" and "train_until_valid" in rules:
             t = until_submission_valid(t, view, rescue)
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
@@ -163,8 +163,8 @@ def steer_tools(
     return out
 
 
-def with_auto_imports(write: Tool) -> Tool:
-    """``write_file`` that mends a Python file as ``agents/autoimport.py`` says (HTML entities
+def with_code_repair(write: Tool) -> Tool:
+    """``write_file`` that mends a Python file as ``agents/code_repair.py`` says (HTML entities
     decoded, conventional imports added) and says so: a 1.5B model repeats those slips and
     cannot repair the errors they cause."""
 

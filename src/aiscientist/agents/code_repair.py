@@ -1,4 +1,4 @@
-"""Mend the two slips a small model makes in a Python file and cannot repair itself.
+"""Mend the slips a small model makes in a Python file again and again and cannot repair.
 
 - **Markdown fences**: it writes a file's content as a chat reply, `````python`` first and
   ````` last, a ``SyntaxError`` on line 1. The fenced code is kept.

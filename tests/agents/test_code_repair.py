@@ -1,11 +1,11 @@
-"""Missing conventional imports are added to Python files a model writes."""
+"""Python a small model writes is mended: markdown fences, HTML entities, missing imports."""
 
 from __future__ import annotations
 
 import ast
 
 from aiscientist.agents.aide import extract_code
-from aiscientist.agents.autoimport import add_missing_imports, missing_imports, repair_python
+from aiscientist.agents.code_repair import add_missing_imports, missing_imports, repair_python
 
 
 def test_module_names_used_but_never_bound_are_imported() -> None:

@@ -116,6 +116,7 @@ def status(
 
     try:
         if watch:
+            err.print(f"[dim]watching {run_dir} (Ctrl-C to stop)[/]")
             ended = watch_run(run_dir, console, interval=interval)
             console.print(f"run {ended}" if ended != "interrupted" else "stopped watching")
             return

@@ -116,13 +116,19 @@ def test_ctrl_c_stops_the_watch_cleanly(built: BuiltRun, tmp_path: Path) -> None
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
-        env={**os.environ, "COLUMNS": "140"},
+        env={**os.environ, "COLUMNS": "140", "PYTHONUNBUFFERED": "1"},
     )
-    try:
-        time.sleep(10)  # the CLI starts, reads the run and draws its first frame
-        assert proc.poll() is None, proc.communicate()
+    assert proc.stderr is not None
+    try:  # the CLI starts (a loaded machine takes a while) and says it is watching
+        said = ""
+        while "watching" not in said:  # warnings an import prints may come first
+            line = proc.stderr.readline()
+            assert line, said + proc.communicate()[1]
+            said += line
+        time.sleep(1.0)  # a few redraws
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, rest = proc.communicate(timeout=60)
+        err = said + rest
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -199,3 +199,23 @@ def test_a_directory_or_escaping_path_in_a_delegations_inputs_is_not_preloaded(
     paths = [c.arguments["path"] for c in calls]
     assert "submission" not in paths and "../outside.txt" not in paths
     assert "task/description.md" in paths
+
+
+def test_the_forced_training_run_fixes_its_timeout_too(tmp_path: Path) -> None:
+    """The demo's 1.5B model, forced to call shell with the command fixed, filled
+    ``timeout_s`` with 0 (a refused argument) 14 times until the session's step limit."""
+    from aiscientist.agents.steering import TRAIN_TIMEOUT_S, until_submission_valid
+    from aiscientist.agents.workspace_tools import ShellArgs, ToolContext, shell_tool
+    from aiscientist.workspace import WorkspaceView
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
+    view = WorkspaceView(run_dir, "implementation")
+    view.write_text("submission/train.py", "print('no submission')\n")
+    shell = shell_tool(ToolContext(view=view, sandbox=cfg.sandbox, home="submission"))
+    tool = until_submission_valid(shell, view)
+    assert tool.todo is not None
+    (todo,) = tool.todo()
+    assert todo.tool == "shell"
+    assert todo.fixed == {"command": "python train.py", "timeout_s": TRAIN_TIMEOUT_S}
+    ShellArgs(**todo.fixed)  # the fixed arguments alone are a valid call

@@ -84,6 +84,8 @@ def first_loop_prompt(kind: str) -> str:
 REPAIR_LOOP = (("implementation", "fix"), ("experimentation", ""))
 """After the first loop, while the submission is invalid: a fix, then an experiment."""
 TRAIN_COMMAND = "python train.py"
+TRAIN_TIMEOUT_S = 300.0
+"""The timeout of the training run the steering forces."""
 RESCUE_AFTER = 3
 """Runs of ``train.py`` without a valid ``submission.csv`` before the framework's baseline
 (``agents/baseline.py``) replaces it: the way out of a dead end."""
@@ -318,7 +320,9 @@ def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None 
             path = {"path": "submission/train.py"}
             fix = "fix submission/train.py (its last run failed)"
             return [Todo(fix, "write_file", path, patience=1)]
-        cmd = {"command": TRAIN_COMMAND}
+        # the timeout fixed too: a forced call left the 1.5B model to fill it, and it wrote 0,
+        # a refused argument, 14 times in a row
+        cmd = {"command": TRAIN_COMMAND, "timeout_s": TRAIN_TIMEOUT_S}
         run_it = "run python train.py so that submission/submission.csv is valid"
         return [Todo(run_it, "shell", cmd, patience=2)]
 

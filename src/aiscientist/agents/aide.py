@@ -17,7 +17,6 @@ the search: an experiment that has a result is never run again.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import msgspec
 
 from aiscientist.agents.baseline import baseline_program
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.code_repair import repair_python
+from aiscientist.agents.code_repair import fenced_code, repair_python
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import usage_sink
@@ -47,8 +46,6 @@ from aiscientist.workspace.view import WorkspaceView
 ROLE = "aide"
 AIDE_DIR = "agent/aide"
 Action = Literal["draft", "debug", "improve"]
-_CODE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
-_OPEN = re.compile(r"```(?:python|py)[ \t]*\n")
 
 
 class AideNode(msgspec.Struct, frozen=True):
@@ -82,12 +79,10 @@ class AideOutcome:
 def extract_code(reply: str) -> tuple[str, str]:
     """``(plan, code)`` of a reply: the text before the first code block, and the longest
     code block. Raises ValueError when the reply holds no code block."""
-    blocks = _CODE.findall(reply)
-    if not blocks and (m := _OPEN.search(reply)):  # cut off at the reply's length limit
-        blocks = [reply[m.end() :]]
-    if not blocks:
+    block = fenced_code(reply)
+    if block is None:
         raise ValueError("the reply holds no ```python code block")
-    code, _ = repair_python(max(blocks, key=len).strip() + "\n")  # the slips of small models
+    code, _ = repair_python(block.strip() + "\n")  # the slips of small models
     plan = reply[: reply.find("```")].strip()
     return plan, code
 

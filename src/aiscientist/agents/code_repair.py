@@ -11,7 +11,7 @@
   ``pd.DataFrame``) and common scikit-learn names used bare that nothing in the file binds,
   and prepends their import (after a shebang, encoding line or module docstring).
 
-``repair_python`` does both and says what it did (the model is told). Files that do not parse
+``repair_python`` does all three and says what it did (the model is told). Files that do not parse
 either way are returned unchanged.
 """
 
@@ -132,7 +132,18 @@ def _parses(source: str) -> bool:
     return True
 
 
-_FENCED = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:\n```|\Z)", re.DOTALL)
+_CODE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
+_OPEN = re.compile(r"```(?:python|py)[ \t]*\n")
+
+
+def fenced_code(text: str) -> str | None:
+    """The longest fenced code block of ``text``, or what follows an opening ```python fence
+    never closed (a reply cut off at its length limit); None when there is neither."""
+    blocks = _CODE.findall(text)
+    if blocks:
+        return max(blocks, key=len)
+    m = _OPEN.search(text)
+    return text[m.end() :] if m else None
 
 
 def _mended(source: str) -> list[tuple[str, list[str]]]:
@@ -140,9 +151,9 @@ def _mended(source: str) -> list[tuple[str, list[str]]]:
     fence = "removed the markdown fence (```) around the code"
     entities = "decoded the HTML entities (&#34; and the like) into characters"
     texts: list[tuple[str, list[str]]] = [(source, [])]
-    blocks = _FENCED.findall(source) if "```" in source else []
-    if blocks:
-        texts.append((max(blocks, key=len).strip("\n") + "\n", [fence]))
+    code = fenced_code(source) if "```" in source else None
+    if code is not None:
+        texts.append((code.strip("\n") + "\n", [fence]))
     for text, steps in list(texts):
         if "&" in text:
             texts.append((html.unescape(text), [*steps, entities]))

@@ -250,13 +250,11 @@ def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None
             "orchestrator": [
                 comprehend,
                 comprehend,  # a repeat (a scripted model ignores the schema it is given)
-                act("delegate", role="prioritization", instruction="rank the work"),
                 act("finish", summary="stopping"),
             ],
             "comprehension": [
                 act("write_file", path="paper_analysis/summary.md", content="predict y"),
                 act("finish", summary="analysed"),
-                act("finish", summary="analysed again"),
             ],
             "prioritization": [
                 act("write_file", path="agent/prioritized_tasks.md", content="- P0 baseline"),
@@ -266,16 +264,19 @@ def test_a_small_model_is_steered_through_the_first_loop(tmp_path: Path) -> None
         protocol="json",
         task_name="rff-ridge",  # a paper: read and ranked before any code
     )
-    out = orch.run(max_steps=4)
+    out = orch.run(max_steps=3)
     schemas = orch.model.schemas  # type: ignore[attr-defined]
-    assert [d.role for d in log] == ["comprehension", "comprehension", "prioritization"]
+    # the repeat was forced to the next step: its fixed role holds whatever the model wrote,
+    # its instruction is the model's
+    assert [d.role for d in log] == ["comprehension", "prioritization"]
+    assert log[1].instruction == "read the task"
     # each action is narrowed to the next step of the first loop; the model writes the rest
-    expected = ["comprehension", "prioritization", "prioritization", "implementation"]
+    expected = ["comprehension", "prioritization", "implementation"]
     for schema, role in zip(schemas, expected, strict=True):
         (only,) = schema["anyOf"]
         assert only["properties"]["tool"] == {"const": "delegate"}
         assert only["properties"]["arguments"]["properties"]["role"] == {"const": role}
-    assert schemas[3]["anyOf"][0]["properties"]["arguments"]["properties"]["mode"] == {
+    assert schemas[2]["anyOf"][0]["properties"]["arguments"]["properties"]["mode"] == {
         "const": "full"
     }
     # no reproduction yet: the run does not end ok
@@ -304,7 +305,8 @@ def test_a_resumed_session_replays_its_transcript_and_continues_its_first_loop(
             act("finish", summary="stopping"),
         ]
     }
-    run_dir, orch, _ = setup_run(tmp_path, script, protocol="json")
+    # a paper: its first loop reads and ranks before any code
+    run_dir, orch, _ = setup_run(tmp_path, script, protocol="json", task_name="rff-ridge")
     sent: list[Delegation] = []
 
     def dispatch(d: Delegation) -> Result:
@@ -335,3 +337,45 @@ def test_a_resumed_session_replays_its_transcript_and_continues_its_first_loop(
     said = [m for m in messages if m["role"] == "assistant"]
     assert len(said) == 3, said  # two before the crash, one after; none written twice
     assert sum("[resumed after 2 recorded replies]" in str(m["content"]) for m in messages) == 1
+
+
+def test_an_improve_run_refines_the_champion_after_its_first_loop(tmp_path: Path) -> None:
+    """After an improve task's first loop, with a valid submission, a steered orchestrator is
+    walked through the refine loop until its budget ends: one change to the champion's
+    program, then an experiment named by that change. The forced calls keep their fixed role,
+    mode and instruction whatever the model writes."""
+    from aiscientist.agents.steering import REFINE_INSTRUCTION
+    from aiscientist.messages import Summary
+
+    def act(tool: str, **arguments: object) -> str:
+        return json.dumps({"tool": tool, "arguments": arguments})
+
+    loose = act("delegate", role="helper", instruction="run the training command")
+    run_dir, orch, _ = setup_run(tmp_path, {"orchestrator": [loose] * 7}, protocol="json")
+    (run_dir / "submission" / "submission.csv").write_text(valid_submission())
+    sent: list[Delegation] = []
+    said = {"implementation": "used an SVC with an RBF kernel", "experimentation": "ran it"}
+
+    def dispatch(d: Delegation) -> Result:
+        sent.append(d)
+        summary = Summary(said.get(d.role, "done") + f" ({len(sent)})")
+        return Result(delegation_id=d.id, role=d.role, status="ok", summary=summary)
+
+    orch.dispatch = dispatch
+    out = orch.run(max_steps=7)
+    assert out.status == "limit_reached"  # never finishes on its own while budget lasts
+    steps = [(d.role, d.mode) for d in sent]
+    assert steps == [
+        ("implementation", "full"),
+        ("experimentation", ""),
+        *[("implementation", "refine"), ("experimentation", "")] * 2,
+        ("implementation", "refine"),
+    ]
+    assert sent[0].instruction == "run the training command"  # the model's, in the first loop
+    assert sent[2].instruction == sent[4].instruction == REFINE_INSTRUCTION
+    assert sent[3].instruction == "test the change: used an SVC with an RBF kernel (3)"
+    assert sent[5].instruction == "test the change: used an SVC with an RBF kernel (5)"
+    schema = orch.model.schemas[3]["anyOf"][0]  # type: ignore[attr-defined,index]
+    args = schema["properties"]["arguments"]["properties"]
+    assert args["instruction"] == {"const": sent[3].instruction}
+    assert "Then the refine loop" in orch.model.last_prompt[1].content  # type: ignore[attr-defined]

@@ -127,3 +127,97 @@ def test_a_rejected_hypothesis_never_runs_and_the_status_shows_the_tree(tmp_path
         p.read_text() for p in (run_dir / "journal/transcripts/experimentation").iterdir()
     )
     assert "was rejected or abandoned" in exp_logs
+
+
+def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_change(
+    tmp_path: Path,
+) -> None:
+    """A steered refine session: submission/ is restored from the champion's experiment
+    without its submission.csv, the session is shown the attempts so far and forced first to
+    write the new train.py; the changed program runs and writes a valid submission; the
+    experiment that tests it carries the change as its hypothesis's title."""
+    import json
+
+    from aiscientist.grading.validity import check_submission
+    from aiscientist.messages import new_id
+
+    def act(tool: str, **arguments: object) -> str:
+        return json.dumps({"tool": tool, "arguments": arguments})
+
+    champion_code = baseline_program("accuracy")
+    changed = champion_code.replace('"""Baseline', '"""Refined baseline', 1)
+    assert changed != champion_code
+    script = {
+        "experimentation": [
+            act("submit_experiment", command="python train.py", description="first"),
+            act("wait_experiments"),
+            act("finish", summary="baseline measured"),
+            act("submit_experiment", command="python train.py", description="whatever"),
+            act("wait_experiments"),
+            act("finish", summary="change measured"),
+        ],
+        "implementation": [
+            act("write_file", path="submission/train.py", content=changed),
+            act("shell", command="python train.py", timeout_s=300),
+            act("finish", summary="a refined docstring"),
+        ],
+    }
+    path = tmp_path / "script.yaml"
+    path.write_text(yaml.safe_dump(script))
+    cfg = load_config(
+        overrides=[
+            f"models.default=scripted:{path}",
+            "sandbox.kind=local",
+            "models.tool_protocol=json",
+            "models.steering=on",
+        ]
+    )
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
+    (run_dir / "submission" / "train.py").write_text(champion_code)
+    store = TreeStore(run_dir / "tree")
+    tree = LocalTree(store.tree)
+    pool = InlineExperiments(run_dir, cfg.sandbox)
+    exp = Specialist(
+        "experimentation",
+        run_dir,
+        cfg,
+        ScriptedModel.from_file(path, "experimentation"),
+        pool,
+        tree,
+    )
+    impl_model = ScriptedModel.from_file(path, "implementation")
+    impl = Specialist("implementation", run_dir, cfg, impl_model, None, tree)
+
+    def delegation(role: str, instruction: str, mode: str = "") -> Delegation:
+        return Delegation(
+            id=new_id("del"), role=role, instruction=instruction, budget=Budget(), mode=mode
+        )
+
+    assert exp.handle(delegation("experimentation", "run the baseline")).status == "ok"
+    champion = tree.tree().champion
+    assert champion is not None
+    # a later program in submission/ that was never verified: refine starts from the champion
+    (run_dir / "submission" / "train.py").write_text("print('unverified')\n")
+    (run_dir / "submission" / "submission.csv").write_text("id,target\n")
+    out = impl.handle(delegation("implementation", "make one change", "refine"))
+    assert out.status == "ok", out.summary
+    (transcript,) = (run_dir / "journal/transcripts/implementation").iterdir()
+    messages = [json.loads(line) for line in transcript.read_text().splitlines()]
+    task = messages[1]["content"]
+    assert "Attempts so far" in task and "- run the baseline: verified" in task
+    preloaded = [m["content"] for m in messages if m["role"] == "tool"]
+    assert champion_code[:200] in preloaded[0]  # the champion's program, read first
+    impl_log = (run_dir / "agent/impl_log.md").read_text()
+    assert "restored from the champion" in impl_log and "submission.csv removed" in impl_log
+    # forced first to write the new program
+    first = impl_model.schemas[0]["anyOf"][0]  # type: ignore[index]
+    assert first["properties"]["tool"] == {"const": "write_file"}
+    assert (run_dir / "submission/train.py").read_text() == changed
+    sample = run_dir / "task/public/sample_submission.csv"
+    assert check_submission(run_dir / "submission/submission.csv", sample) == []
+    # its experiment is named by the change (the scripted description is overridden)
+    test = delegation("experimentation", "test the change: a refined docstring")
+    assert exp.handle(test).status == "ok"
+    titles = [h.title for h in tree.tree().hypotheses()]
+    store.close()
+    assert titles == ["run the baseline", "test the change: a refined docstring"]

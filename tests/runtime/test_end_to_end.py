@@ -194,3 +194,17 @@ def test_tree_shows_the_experiment_as_champion_and_submission_is_its_output(
     assert (finished_run / "tree.html").is_file()
     (exp,) = (finished_run / "agent" / "experiments").glob("*/work/submission.csv")
     assert (finished_run / "submission" / "submission.csv").read_bytes() == exp.read_bytes()
+
+
+def test_the_submission_is_the_champions_output(finished_run: Path) -> None:
+    """At the end of a hierarchical improve run the champion's output is the submission: an
+    unverified later program never replaces it."""
+    from aiscientist.messages import DecisionEvent
+
+    decisions = [e for e in Journal(finished_run).events() if isinstance(e, DecisionEvent)]
+    (adopted,) = [d.detail for d in decisions if d.kind == "champion"]
+    exp_id = adopted.split()[1]
+    work = finished_run / "agent" / "experiments" / exp_id / "work"
+    sub = finished_run / "submission"
+    assert (sub / "submission.csv").read_bytes() == (work / "submission.csv").read_bytes()
+    assert (sub / "train.py").read_bytes() == (work / "train.py").read_bytes()

@@ -133,6 +133,8 @@ class Agent:
             return
         self._count(reply, started)
         calls = list(reply.tool_calls)
+        if self.steering is not None:  # a forced call keeps its fixed arguments
+            calls = [self.steering.pin(c) for c in calls]
         self._add(ChatMessage("assistant", reply.content, tool_calls=tuple(calls)))
         if not calls:
             self._add(ChatMessage("user", NO_CALL.format(tools=", ".join(self.tools.names()))))

@@ -43,8 +43,9 @@ class DelegateArgs(Args):
     """Which specialist to call."""
     instruction: str
     """What to do, in a few sentences."""
-    mode: Literal["", "full", "fix"] = ""
-    """implementation only: 'full' (write from scratch) or 'fix' (repair)."""
+    mode: Literal["", "full", "fix", "refine"] = ""
+    """implementation only: 'full' (write from scratch), 'fix' (repair) or 'refine' (one
+    change to the champion's program)."""
     inputs: list[str] = []
     """Workspace files the specialist should read first."""
 
@@ -117,6 +118,8 @@ class Orchestrator:
         self.delegated: list[tuple[str, str]] = []
         """(role, status) of each delegation of the session, in order (a resumed session
         replays its transcript, so it holds the run's)."""
+        self.summaries: dict[str, str] = {}
+        """The latest summary each role returned."""
         from aiscientist.grading.validity import CachedCheck  # pandas: only when a run starts
 
         self.submission_problems = CachedCheck(
@@ -149,6 +152,7 @@ class Orchestrator:
             )
             result = self.dispatch(d)
             self.delegated.append((a.role, result.status))
+            self.summaries[a.role] = result.summary.text
             self.guard.record(result.usage)
             changed = ", ".join(p.path for p in result.delta[:12]) or "nothing"
             return f"[{result.role}: {result.status}] {result.summary.text}\nchanged: {changed}"
@@ -188,7 +192,14 @@ class Orchestrator:
         if self.tree is not None and self.config.models.profile("orchestrator") == "full":
             tools.append(critique_tool(self.tree))
         if self.steered:
-            tools = steer_tools("orchestrator", kind, tools, self.view, lambda: self.delegated)
+            tools = steer_tools(
+                "orchestrator",
+                kind,
+                tools,
+                self.view,
+                lambda: self.delegated,
+                summary_of=lambda role: self.summaries.get(role, ""),
+            )
         return ToolSet(tools)
 
     def status_line(self) -> str:

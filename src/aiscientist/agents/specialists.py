@@ -24,6 +24,8 @@ from aiscientist.agents.tree_steering import propose_tool
 from aiscientist.agents.tree_tools import (
     TreeClient,
     TreeRecorder,
+    adopt_champion,
+    attempts_block,
     lesson_store,
     lessons_block,
     task_tag,
@@ -141,10 +143,11 @@ def role_tools(
     critique: str = "",
     required: tuple[str, ...] | None = None,
     kind: str = "",
+    delegation: Delegation | None = None,
 ) -> ToolSet:
     """The tools of ``role`` (``tree``/``recorder``: the run's hypothesis tree, if any;
     ``required``: files the session must write before finishing, default by role and task
-    ``kind``)."""
+    ``kind``; ``delegation``: the session's, whose mode and instruction steering reads)."""
     ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
     tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
     if ctx.home:
@@ -166,11 +169,23 @@ def role_tools(
     needed = required_outputs(role, kind) if required is None else required
     tools.append(finish_tool(view, needed))
     if config.models.steered(role):
+        mode = delegation.mode if delegation else ""
         rescue = None
-        if role == "implementation" and kind == "improve":
-            rescue = baseline_program(task_metric(view.root))
-        gpus = config.experiments.resources.num_gpus
-        tools = steer_tools(role, kind, tools, view, rescue=rescue, num_gpus=gpus)
+        if role == "implementation" and kind == "improve":  # refine falls back to its start
+            code = (
+                view.read_text("submission/train.py") if view.exists("submission/train.py") else ""
+            )
+            rescue = code if mode == "refine" and code else baseline_program(task_metric(view.root))
+        tools = steer_tools(
+            role,
+            kind,
+            tools,
+            view,
+            rescue=rescue,
+            num_gpus=config.experiments.resources.num_gpus,
+            mode=mode,
+            instruction=delegation.instruction if delegation else "",
+        )
     return ToolSet(tools)
 
 
@@ -232,6 +247,25 @@ class Specialist:
         model = self.model.for_role(role)
         return None if model is None else with_protocol(model, self.protocol)
 
+    def _start_from_champion(self, view: WorkspaceView, source: str) -> str:
+        """A refine session starts from the champion's program (code and outputs) without its
+        ``submission.csv``, which the changed program must write again; returns the attempts
+        so far as a prompt section. Without a tree or a champion it starts from
+        ``submission/`` as it is."""
+        if self.tree is None:
+            return ""
+        from aiscientist.tasks import load_task
+
+        exp_id = adopt_champion(view, self.tree)
+        if exp_id is not None:
+            view.writable_path("submission/submission.csv").unlink(missing_ok=True)
+            view.append_text(
+                "agent/impl_log.md",
+                f"Refine: submission/ restored from the champion ({exp_id}); "
+                "submission.csv removed until the changed program writes it.",
+            )
+        return attempts_block(self.tree, load_task(source).lower_is_better)
+
     def handle(self, delegation: Delegation) -> Result:
         """Run one session for ``delegation``."""
         view = WorkspaceView(self.run_dir, self.role)
@@ -244,6 +278,8 @@ class Specialist:
         task = render("delegation", instruction=delegation.instruction, inputs=inputs)
         if self.tree is not None:
             task += lessons_block(self.tree, (task_tag(manifest.task.name),))
+        if self.role == "implementation" and delegation.mode == "refine":
+            task += self._start_from_champion(view, manifest.task.source)
         steered = self.config.models.steered(self.role)
         replay = recorded_replies(view, self.role, delegation.id)  # a session cut short
         common = {
@@ -282,6 +318,7 @@ class Specialist:
                     self._recorder(view, manifest.task.name, manifest.task.source),
                     f"delegation {delegation.id}: {delegation.instruction}",
                     kind=manifest.task.kind,
+                    delegation=delegation,
                 ),
                 system=with_playbook(
                     render(

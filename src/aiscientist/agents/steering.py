@@ -9,14 +9,18 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
   ``tool_choice``;
 - **no repeat reads** (``Steering.refuse``): the same read twice in a row is refused (its
   result is already in the conversation; small models otherwise loop on it);
+- **forced calls keep their fixed arguments** (``Steering.pin``), whatever the model wrote;
 - **the per-role rules below**, as data (``RULES``), applied to the role's tools
   (``steer_tools``): the orchestrator is walked through its task kind's first loop
-  (``FIRST_LOOPS``, then ``REPAIR_LOOP`` while the submission is invalid); an improve task's
-  implementation runs ``python train.py`` until ``submission.csv`` is valid
-  (``TRAIN_COMMAND``); Python files written are mended (HTML entities decoded, imports of
+  (``FIRST_LOOPS``, then ``REPAIR_LOOP`` while the submission is invalid, then on an improve
+  task ``REFINE_LOOP`` until the budget ends: one change, then its experiment, named by the
+  change); an improve task's implementation runs ``python train.py`` until
+  ``submission.csv`` is valid (``TRAIN_COMMAND``), and a refine session writes its new
+  program first; Python files written are mended (HTML entities decoded, imports of
   conventional module names added: ``agents/code_repair.py``); experimentation submits the
-  training command and reads its result at once (after a refused submit, with the configured
-  GPU demand); comprehension reads alone, without Tier-2 readers.
+  training command, described by its delegation's instruction, and reads its result at once
+  (after a refused submit, with the configured GPU demand); comprehension reads alone,
+  without Tier-2 readers.
 """
 
 from __future__ import annotations
@@ -42,16 +46,18 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 """The rules of each role (``role`` or ``role:task kind``) when it is steered."""
 
-_BUILD_AND_TEST: tuple[tuple[str, str], ...] = (
-    ("implementation", "full"),
-    ("experimentation", ""),
-    ("implementation", "fix"),
-)
+_BUILD_AND_TEST: tuple[tuple[str, str], ...] = (("implementation", "full"), ("experimentation", ""))
 FIRST_LOOPS: dict[str, tuple[tuple[str, str], ...]] = {
-    # a paper needs reading and ranking before code
-    "replicate": (("comprehension", ""), ("prioritization", ""), *_BUILD_AND_TEST),
+    # a paper needs reading and ranking before code, and its reproduction a fix
+    "replicate": (
+        ("comprehension", ""),
+        ("prioritization", ""),
+        *_BUILD_AND_TEST,
+        ("implementation", "fix"),
+    ),
     # an improve task's code reads its description and data itself: submission first (on the
-    # 2-core machine, reading and ranking took 6-9 of a 12-minute budget before any code)
+    # 2-core machine, reading and ranking took 6-9 of a 12-minute budget before any code);
+    # the refine loop follows
     "improve": _BUILD_AND_TEST,
 }
 """The first loop of each task kind, as (role, mode): what the orchestrator's prompt proposes
@@ -73,16 +79,29 @@ def first_loop(kind: str) -> tuple[tuple[str, str], ...]:
 
 
 def first_loop_prompt(kind: str) -> str:
-    """The first loop of ``kind`` as the orchestrator's task lists it."""
+    """The first loop of ``kind`` as the orchestrator's task lists it (and, for an improve
+    task, the refine loop after it)."""
     lines = []
     for i, (role, mode) in enumerate(first_loop(kind), 1):
         named = f"{role} (mode {mode})" if mode else role
         lines.append(f"{i}. {named}: {FIRST_LOOP_TEXT[f'{role} {mode}'.strip()]}.")
+    if kind == "improve":
+        lines.append(
+            "Then the refine loop: implementation (mode refine) makes one change to the "
+            "champion's program, experimentation tests it; again and again."
+        )
     return "\n".join(lines)
 
 
 REPAIR_LOOP = (("implementation", "fix"), ("experimentation", ""))
 """After the first loop, while the submission is invalid: a fix, then an experiment."""
+REFINE_LOOP = (("implementation", "refine"), ("experimentation", ""))
+"""After an improve task's first loop, while the submission is valid: one change to the
+champion's program, then an experiment that tests it (named by the change)."""
+REFINE_INSTRUCTION = (
+    "make one change to the best program that should improve its verified score, and name it"
+)
+TEST_INSTRUCTION = "test the change: {summary}"
 TRAIN_COMMAND = "python train.py"
 TRAIN_TIMEOUT_S = 300.0
 """The timeout of the training run the steering forces."""
@@ -103,6 +122,7 @@ class Steering:
         self._stalled = 0
         self._last_todo: tuple[str, ...] = ()
         self._last_call: tuple[str, str] | None = None
+        self._forced: ToolChoice | None = None
 
     def offer(self) -> tuple[list[ToolSpec], str | ToolChoice]:
         """Every tool, and the ``tool_choice`` of this step (see the module docstring)."""
@@ -114,11 +134,21 @@ class Steering:
         forced = next(
             (t for t in todo if t.tool in self.tools.tools and self._stalled >= t.patience), None
         )
+        self._forced = None
         if forced is not None:
-            return specs, ToolChoice((forced.tool,), dict(forced.fixed))
+            self._forced = ToolChoice((forced.tool,), dict(forced.fixed))
+            return specs, self._forced
         if any(t.blocks_finish for t in todo):
             return specs, ToolChoice(tuple(n for n in self.tools.names() if n != "finish"))
         return specs, "auto"
+
+    def pin(self, call: ToolCall) -> ToolCall:
+        """``call`` with the fixed arguments of this step's forced call, whatever the model
+        wrote for them (a grammar holds a local model to them; not every model is held)."""
+        f = self._forced
+        if f is None or call.name not in f.allowed or not f.fixed:
+            return call
+        return ToolCall(call.name, {**call.arguments, **f.fixed}, call.id)
 
     def remember(self, call: ToolCall) -> bool:
         """Note ``call`` as the latest; True when it repeats the previous call and only reads."""
@@ -146,23 +176,57 @@ def steer_tools(
     delegated: Callable[[], list[tuple[str, str]]] | None = None,
     rescue: str | None = None,
     num_gpus: float = 0.0,
+    mode: str = "",
+    instruction: str = "",
+    summary_of: Callable[[str], str] | None = None,
 ) -> list[Tool]:
     """``tools`` with the rules of ``role`` applied (``delegated``: the orchestrator's
-    (role, status) of each delegation so far; ``rescue``: a working ``train.py`` for the
-    task; ``num_gpus``: the configured GPU demand of an experiment)."""
+    (role, status) of each delegation so far, ``summary_of``: the latest summary a role
+    returned; ``rescue``: a working ``train.py`` for the task; ``num_gpus``: the configured
+    GPU demand of an experiment; ``mode``, ``instruction``: the session's delegation)."""
     rules = rules_for(role, kind)
     out = []
     for t in tools:
         if t.name == "write_file" and "code_repair" in rules:
             t = with_code_repair(t)
+            if mode == "refine" and "train_until_valid" in rules:
+                t = one_change_first(t, view)
         elif t.name == "shell" and "train_until_valid" in rules:
             t = until_submission_valid(t, view, rescue)
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
-            t = through_first_loop(t, delegated, kind)
+            t = through_first_loop(t, delegated, kind, summary_of or (lambda _role: ""))
         elif t.name == "submit_experiment" and "experiment_now" in rules:
-            t = experiment_now(t, view, num_gpus)
+            t = experiment_now(t, view, num_gpus, instruction)
         out.append(t)
     return out
+
+
+def one_change_first(write: Tool, view: WorkspaceView) -> Tool:
+    """``write_file`` of a refine session (which starts from the champion's program, preloaded):
+    the first call is forced to write the new ``submission/train.py``; while the program is
+    the one the session started from, it is asked again (twice at most: a model that cannot
+    change it is not held forever)."""
+    rel = "submission/train.py"
+    start = view.read_text(rel) if view.exists(rel) else ""
+    same = {"writes": 0}
+
+    def unchanged() -> bool:
+        return (view.read_text(rel) if view.exists(rel) else "") == start
+
+    def fn(a: Any) -> str:
+        out = write.fn(a)
+        if a.path == rel and unchanged():
+            same["writes"] += 1
+            out += "\n[This is the program you started from: make one change.]"
+        return out
+
+    def todo() -> list[Todo]:
+        if not unchanged() or same["writes"] >= 2:
+            return []
+        what = "write the complete new submission/train.py with your one change"
+        return [Todo(what, "write_file", {"path": rel}, patience=0)]
+
+    return dataclasses.replace(write, fn=fn, todo=todo)
 
 
 def with_code_repair(write: Tool) -> Tool:
@@ -180,11 +244,14 @@ def with_code_repair(write: Tool) -> Tool:
     return dataclasses.replace(write, fn=fn)
 
 
-def experiment_now(submit: Tool, view: WorkspaceView, num_gpus: float) -> Tool:
+def experiment_now(
+    submit: Tool, view: WorkspaceView, num_gpus: float, instruction: str = ""
+) -> Tool:
     """``submit_experiment`` whose advice (submit, then wait) is forced at once, with the
-    training command fixed; after a refused submit (more than any node has), the GPU demand
-    is held to the configured one (a small model otherwise repeats the same request, or
-    reports results it never produced)."""
+    training command fixed and the delegation's ``instruction`` as the description (the
+    title of the hypothesis it tests: the change, in a refine loop); after a refused submit
+    (more than any node has), the GPU demand is held to the configured one (a small model
+    otherwise repeats the same request, or reports results it never produced)."""
     refused: list[str] = []
     advice_of = submit.todo or (lambda: [])
 
@@ -205,6 +272,7 @@ def experiment_now(submit: Tool, view: WorkspaceView, num_gpus: float) -> Tool:
                 if not command and view.exists("submission/train.py"):
                     command = TRAIN_COMMAND
                 fixed.update({"command": command} if command else {})
+                fixed.update({"description": instruction[:200]} if instruction else {})
                 if refused:
                     fixed["num_gpus"] = num_gpus
             out.append(dataclasses.replace(t, fixed=fixed, patience=0))
@@ -226,11 +294,16 @@ def first_loop_next(delegated: list[tuple[str, str]], kind: str = "replicate") -
 
 
 def through_first_loop(
-    finish: Tool, delegated: Callable[[], list[tuple[str, str]]], kind: str
+    finish: Tool,
+    delegated: Callable[[], list[tuple[str, str]]],
+    kind: str,
+    summary_of: Callable[[str], str] = lambda _role: "",
 ) -> Tool:
-    """The orchestrator's ``finish`` with the next step of the first loop as advice (then a
-    fix and an experiment in turn while the submission is invalid). The step is forced at
-    once until the submission is valid; then the model may finish early."""
+    """The orchestrator's ``finish`` with the next step of the first loop as advice; then a
+    fix and an experiment in turn while the submission is invalid; then, on an improve task,
+    the refine loop (one change, then its experiment, with their instructions fixed) until
+    the budget ends. A replicate run may finish once its first loop is done. Every step is
+    forced at once, except a replicate run's steps once its gate is met."""
     needed_of = finish.todo or (lambda: [])
 
     def todo() -> list[Todo]:
@@ -238,18 +311,28 @@ def through_first_loop(
         done = delegated()
         loop = first_loop(kind)
         step = first_loop_next(done, kind)
-        if step >= len(loop) and not needed:
+        blocked = any(t.blocks_finish for t in needed)
+        if step >= len(loop) and not needed and kind != "improve":
             return needed
+        fixed: dict[str, str] = {}
         if step < len(loop):
             role, mode = loop[step]
             why = f"step {step + 1} of the first loop"
-        else:
+        elif blocked:
             last = done[-1][0] if done else ""
             role, mode = REPAIR_LOOP[last == "implementation"]
             why = "the submission is not valid yet"
-        fixed = {"role": role, **({"mode": mode} if mode else {})}
+        else:
+            changed = bool(done) and done[-1] == ("implementation", "ok")
+            role, mode = REFINE_LOOP[changed]
+            why = "the refine loop: one change, then its experiment"
+            summary = " ".join(summary_of("implementation").split())[:300]
+            fixed["instruction"] = (
+                TEST_INSTRUCTION.format(summary=summary) if changed else REFINE_INSTRUCTION
+            )
+        fixed = {"role": role, **({"mode": mode} if mode else {}), **fixed}
         what = f"delegate {role}{f' (mode {mode})' if mode else ''}"
-        patience = 0 if any(t.blocks_finish for t in needed) else 1_000_000
+        patience = 0 if blocked or kind == "improve" else 1_000_000
         advice = Todo(f"{what}: {why}", "delegate", fixed, blocks_finish=False, patience=patience)
         return [advice, *needed]
 

@@ -220,6 +220,33 @@ def lessons_block(
     return f"\n\nLessons from earlier experiments (evidence-backed):\n{text}" if text else ""
 
 
+def attempts_block(tree: TreeClient, lower_is_better: bool, k: int = 10) -> str:
+    """What the run has tried, as a prompt section: each hypothesis with evidence (its title
+    says the change), its verified scores, and which is the champion ('' when none)."""
+    t = tree.tree()
+    champ = t.champion
+    lines = []
+    for h in t.hypotheses():
+        evidence = t.evidence_of(h.id)
+        if not evidence:
+            continue
+        scores = [e.metric for e in evidence if e.metric is not None]
+        shown = (
+            "verified " + ", ".join(f"{s:.6g}" for s in scores)
+            if scores
+            else f"failed: {evidence[-1].summary[:100]}"
+        )
+        mark = "  <- the champion" if champ is not None and champ.hypothesis_id == h.id else ""
+        lines.append(f"- {h.title[:120]}: {shown}{mark}")
+    if not lines:
+        return ""
+    better = "lower" if lower_is_better else "higher"
+    return (
+        f"\n\nAttempts so far (score on the framework's dev rows, {better} is better):\n"
+        + "\n".join(lines[-k:])
+    )
+
+
 def try_lesson(model: Model, hypothesis: HypothesisNode, evidence: EvidenceNode) -> str | None:
     """A short lesson from ``model``, or None when it gives none (a scripted model whose
     ``lesson`` list ran out answers with a tool call, not text)."""

@@ -37,6 +37,7 @@ from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.orchestrator import Orchestrator
 from aiscientist.agents.specialists import Specialist
+from aiscientist.agents.tree_tools import adopt_champion
 from aiscientist.config import RunConfig
 from aiscientist.errors import ToolError, WorkspaceError
 from aiscientist.messages import (
@@ -59,6 +60,7 @@ from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.map import WorkspaceMap
 from aiscientist.workspace.regions import usage_log
 from aiscientist.workspace.rundir import read_manifest, write_manifest
+from aiscientist.workspace.view import WorkspaceView
 
 ACTOR_RESTARTS = 3
 SPECIALIST_PATIENCE_S = 120.0
@@ -288,6 +290,7 @@ class _OrchestratorActor:
             self.journal.result(self._call(d))
         self._history = self._delegations()
         self._results = self.journal.results()
+        tree = find_tree(self.run_id)
         orch = Orchestrator(
             self.run_dir,
             self.config,
@@ -296,9 +299,15 @@ class _OrchestratorActor:
             self.guard,
             submission_validator(self.task),
             self.status_extra,
-            find_tree(self.run_id),
+            tree,
         )
         outcome = orch.run()
+        if tree is not None and self.task.kind == "improve":
+            # the submission is the champion's: an unverified later program never replaces it
+            adopted = adopt_champion(WorkspaceView(self.run_dir, "runtime"), tree)
+            self.journal.decision(
+                "champion", f"adopted {adopted} into submission/" if adopted else "none"
+            )
         self._poll_board()
         self.map.refresh()
         self.map.save()

@@ -144,16 +144,21 @@ def test_a_dead_end_is_left_through_the_frameworks_baseline(tmp_path: Path) -> N
     assert "replaced by the framework's baseline" in log
 
 
-def test_running_train_py_before_writing_it_starts_from_the_baseline(tmp_path: Path) -> None:
-    """What the 1.5B model did first in a 12-minute friedman-regression run: it ran train.py
-    before writing one, then spent five minutes copying the example program (with a typo).
-    Now that first run writes the framework's baseline and runs it."""
+def test_a_session_without_train_py_starts_from_the_baseline(tmp_path: Path) -> None:
+    """What the 1.5B model did first in 12-minute friedman-regression runs: it ran train.py
+    before writing one, then spent five minutes copying the example program (with a typo);
+    or it wrote an empty train.py, twice. Now a session with no train.py starts with the
+    framework's baseline there (preloaded), and an empty program is refused."""
     cfg = load_config(
         overrides=["sandbox.kind=local", "models.tool_protocol=json", "models.steering=on"]
     )
     run_dir = create_run("land-cover", cfg, root=tmp_path)
     model = ScriptedModel(
-        [act("shell", command="python train.py"), act("finish", summary="baseline runs")]
+        [
+            act("write_file", path="submission/train.py", content="\n"),
+            act("shell", command="python train.py"),
+            act("finish", summary="baseline runs"),
+        ]
     )
     result = Specialist("implementation", run_dir, cfg, model).handle(
         Delegation(id="del-seed", role="implementation", instruction="write the code")
@@ -166,7 +171,13 @@ def test_running_train_py_before_writing_it_starts_from_the_baseline(tmp_path: P
     grade = grade_competition(load_task("land-cover"), run_dir / "submission" / "submission.csv")
     assert grade.valid and grade.score is not None
     transcript = (run_dir / "journal/transcripts/implementation/del-seed.jsonl").read_text()
-    assert "did not exist, so the framework's working baseline" in transcript
+    assert "refused: an empty submission/train.py" in transcript
+    first_read = json.loads(transcript.splitlines()[3])  # the first preloaded file
+    assert 'KIND = "probability"' in first_read["content"]
+    assert (
+        "baseline for this task was written there"
+        in (run_dir / "agent" / "impl_log.md").read_text()
+    )
 
 
 def test_the_implementation_prompt_shows_a_program_of_the_tasks_shape(tmp_path: Path) -> None:

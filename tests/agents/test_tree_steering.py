@@ -134,8 +134,9 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
 ) -> None:
     """A steered refine session: submission/ is restored from the champion's experiment
     without its submission.csv, the session is shown the attempts so far and forced first to
-    write the new train.py; the changed program runs and writes a valid submission; the
-    experiment that tests it carries the change as its hypothesis's title."""
+    edit train.py (an edit that breaks the program is undone and refused); the changed program
+    runs and writes a valid submission; the experiment that tests it carries the change as its
+    hypothesis's title."""
     import json
 
     from aiscientist.grading.validity import check_submission
@@ -145,8 +146,12 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
         return json.dumps({"tool": tool, "arguments": arguments})
 
     champion_code = baseline_program("accuracy")
-    changed = champion_code.replace('"""Baseline', '"""Refined baseline', 1)
-    assert changed != champion_code
+    old = (
+        "Classifier(random_state=SEED).fit(X_fit, y)\n            cols.append(model.predict(X_new))"
+    )
+    assert champion_code.count(old) == 1
+    new = old.replace("random_state=SEED", "random_state=SEED, max_iter=50")
+    changed = champion_code.replace(old, new)
     script = {
         "experimentation": [
             act("submit_experiment", command="python train.py", description="first"),
@@ -157,9 +162,10 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
             act("finish", summary="change measured"),
         ],
         "implementation": [
-            act("write_file", path="submission/train.py", content=changed),
+            act("edit_file", path="submission/train.py", old=old, new="model = (("),
+            act("edit_file", path="submission/train.py", old=old, new=new),
             act("shell", command="python train.py", timeout_s=300),
-            act("finish", summary="a refined docstring"),
+            act("finish", summary="50 boosting rounds"),
         ],
     }
     path = tmp_path / "script.yaml"
@@ -209,15 +215,16 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
     assert champion_code[:200] in preloaded[0]  # the champion's program, read first
     impl_log = (run_dir / "agent/impl_log.md").read_text()
     assert "restored from the champion" in impl_log and "submission.csv removed" in impl_log
-    # forced first to write the new program
-    first = impl_model.schemas[0]["anyOf"][0]  # type: ignore[index]
-    assert first["properties"]["tool"] == {"const": "write_file"}
+    # forced to edit the program until it changed; the broken edit was undone
+    for schema in impl_model.schemas[:2]:
+        assert schema["anyOf"][0]["properties"]["tool"] == {"const": "edit_file"}  # type: ignore[index]
+    assert "it was undone" in transcript.read_text()
     assert (run_dir / "submission/train.py").read_text() == changed
     sample = run_dir / "task/public/sample_submission.csv"
     assert check_submission(run_dir / "submission/submission.csv", sample) == []
     # its experiment is named by the change (the scripted description is overridden)
-    test = delegation("experimentation", "test the change: a refined docstring")
+    test = delegation("experimentation", "test the change: 50 boosting rounds")
     assert exp.handle(test).status == "ok"
     titles = [h.title for h in tree.tree().hypotheses()]
     store.close()
-    assert titles == ["run the baseline", "test the change: a refined docstring"]
+    assert titles == ["run the baseline", "test the change: 50 boosting rounds"]

@@ -25,6 +25,7 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 from collections.abc import Callable
@@ -189,8 +190,10 @@ def steer_tools(
     for t in tools:
         if t.name == "write_file" and "code_repair" in rules:
             t = with_code_repair(t)
+        elif t.name == "edit_file" and "code_repair" in rules:
+            t = edit_that_parses(t, view)
             if mode == "refine" and "train_until_valid" in rules:
-                t = one_change_first(t, view)
+                t = one_edit_first(t, view)
         elif t.name == "shell" and "train_until_valid" in rules:
             t = until_submission_valid(t, view, rescue)
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
@@ -201,32 +204,57 @@ def steer_tools(
     return out
 
 
-def one_change_first(write: Tool, view: WorkspaceView) -> Tool:
-    """``write_file`` of a refine session (which starts from the champion's program, preloaded):
-    the first call is forced to write the new ``submission/train.py``; while the program is
-    the one the session started from, it is asked again (twice at most: a model that cannot
-    change it is not held forever)."""
+def one_edit_first(edit: Tool, view: WorkspaceView) -> Tool:
+    """``edit_file`` of a refine session (which starts from the champion's program, preloaded):
+    the first call is forced to edit ``submission/train.py``, one change as a few lines
+    replaced. A 1.5B model that rewrites a 130-line program cuts it short or mangles it (and
+    takes minutes); an edit is a few dozen tokens. Asked again while the program is the one
+    the session started from, three times at most."""
     rel = "submission/train.py"
     start = view.read_text(rel) if view.exists(rel) else ""
-    same = {"writes": 0}
-
-    def unchanged() -> bool:
-        return (view.read_text(rel) if view.exists(rel) else "") == start
+    tries = {"n": 0}
 
     def fn(a: Any) -> str:
-        out = write.fn(a)
-        if a.path == rel and unchanged():
-            same["writes"] += 1
-            out += "\n[This is the program you started from: make one change.]"
-        return out
+        tries["n"] += a.path == rel
+        return edit.fn(a)
 
     def todo() -> list[Todo]:
-        if not unchanged() or same["writes"] >= 2:
+        current = view.read_text(rel) if view.exists(rel) else ""
+        if current != start or tries["n"] >= 3:
             return []
-        what = "write the complete new submission/train.py with your one change"
-        return [Todo(what, "write_file", {"path": rel}, patience=0)]
+        what = (
+            "make your one change with edit_file on submission/train.py: old = a few exact "
+            "lines of the program, new = those lines changed"
+        )
+        return [Todo(what, "edit_file", {"path": rel}, patience=0)]
 
-    return dataclasses.replace(write, fn=fn, todo=todo)
+    return dataclasses.replace(edit, fn=fn, todo=todo)
+
+
+def edit_that_parses(edit: Tool, view: WorkspaceView) -> Tool:
+    """``edit_file`` that never leaves a Python file broken: the edited file is mended as
+    ``repair_python`` does; if it still does not parse, the edit is undone and refused with
+    the syntax error."""
+
+    def fn(a: Any) -> str:
+        if not a.path.endswith(".py") or not view.exists(a.path):
+            return edit.fn(a)
+        before = view.read_text(a.path)
+        out = edit.fn(a)
+        text, done = repair_python(view.read_text(a.path))
+        try:
+            ast.parse(text)
+        except SyntaxError as exc:
+            view.write_text(a.path, before)
+            raise ToolError(
+                f"the edit leaves {a.path} with a SyntaxError ({exc.msg}, line {exc.lineno}); "
+                "it was undone: give 'new' as complete, valid Python lines"
+            ) from exc
+        if done:
+            view.write_text(a.path, text)
+        return out + (f"; {'; '.join(done)}" if done else "")
+
+    return dataclasses.replace(edit, fn=fn)
 
 
 def with_code_repair(write: Tool) -> Tool:
@@ -237,6 +265,8 @@ def with_code_repair(write: Tool) -> Tool:
     def fn(a: Any) -> str:
         if not a.path.endswith(".py"):
             return write.fn(a)
+        if not a.content.strip():
+            raise ToolError(f"refused: an empty {a.path}; write the complete program")
         content, done = repair_python(a.content)
         out = write.fn(a.model_copy(update={"content": content}))
         return out + (f"; {'; '.join(done)}" if done else "")
@@ -342,34 +372,28 @@ def through_first_loop(
 def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None = None) -> Tool:
     """The implementation shell of an improve task, holding the model to the contract: run
     ``python train.py`` until ``submission/submission.csv`` is valid, and after a failed run,
-    rewrite ``train.py`` (its error is in the conversation). Running it before any
-    ``train.py`` exists writes ``rescue`` there first (a working program to improve, not a
-    130-line example to copy at a few tokens a second); after ``RESCUE_AFTER`` runs without a
-    valid submission, ``rescue`` replaces ``train.py``. The model is told either way."""
+    rewrite ``train.py`` (its error is in the conversation). A session that starts with no
+    ``train.py`` starts with ``rescue`` there (a working program to improve, not a 130-line
+    example to copy at a few tokens a second: the program is preloaded); after
+    ``RESCUE_AFTER`` runs without a valid submission, ``rescue`` replaces ``train.py``. The
+    model is told either way."""
     from aiscientist.grading.validity import CachedCheck, check_submission
 
     sample = view.path("task/public/sample_submission.csv")
     csv = view.path("submission/submission.csv")
     problems = CachedCheck(csv, lambda: check_submission(csv, sample))
     last = {"failed": False, "written": 0.0, "bad_runs": 0}
+    if rescue and not view.exists("submission/train.py"):
+        view.write_text("submission/train.py", rescue)
+        view.append_text(
+            "agent/impl_log.md",
+            "Steering: no train.py yet; the framework's baseline for this task was written there.",
+        )
 
     def run(a: Any) -> str:
-        seeded = ""
-        if a.command.strip() == TRAIN_COMMAND and rescue and not view.exists("submission/train.py"):
-            view.write_text("submission/train.py", rescue)
-            view.append_text(
-                "agent/impl_log.md",
-                "Steering: train.py was run before it existed; the framework's baseline for this "
-                "task was written there first.",
-            )
-            seeded = (
-                "\n\n[submission/train.py did not exist, so the framework's working baseline for "
-                "this task was written there and run. Improve it one change at a time.]"
-            )
         out = shell.fn(a)
         if a.command.strip() != TRAIN_COMMAND:
             return out
-        out += seeded
         last["failed"] = not out.startswith("[ok")
         last["written"] = _mtime(view, "submission/train.py")
         if not problems():

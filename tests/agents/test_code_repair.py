@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from aiscientist.agents.aide import extract_code
 from aiscientist.agents.code_repair import add_missing_imports, missing_imports, repair_python
 
@@ -87,3 +89,36 @@ def test_a_program_written_inside_a_markdown_fence_is_unfenced() -> None:
     # a fence inside a string of valid code is left alone
     ok = 'DOC = """```python\\nx\\n```"""\n'
     assert repair_python(ok) == (ok, [])
+
+
+def test_a_function_is_replaced_whole_and_what_it_needs_is_imported() -> None:
+    from aiscientist.agents.code_repair import replace_function
+
+    source = '''"""doc"""
+import os
+
+
+def make_model(classify):
+    return None
+
+
+def other():
+    return make_model(True)
+'''
+    new = (
+        "from sklearn.svm import SVC\n"
+        "def make_model(classify):\n    return SVC(C=3.0) if classify else Ridge()\n"
+    )
+    out, done = replace_function(source, "make_model", new)
+    assert "return SVC(C=3.0)" in out and "return None" not in out
+    assert "def other():\n    return make_model(True)" in out  # the rest is kept
+    assert out.startswith('"""doc"""\n') and "from sklearn.svm import SVC\n" in out
+    assert "from sklearn.linear_model import Ridge" in out and done
+    compile(out, "train.py", "exec")
+    for name, code, why in [
+        ("make_model", "def make_model(:", "SyntaxError"),
+        ("make_model", "def other():\n    pass\n", "defines no function 'make_model'"),
+        ("missing", "def missing():\n    pass\n", "has no top-level function 'missing'"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            replace_function(source, name, code)

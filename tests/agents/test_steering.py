@@ -156,6 +156,7 @@ def test_a_session_without_train_py_starts_from_the_baseline(tmp_path: Path) -> 
     model = ScriptedModel(
         [
             act("write_file", path="submission/train.py", content="\n"),
+            act("write_file", path="submission/train.py", content="# Improved submission\n"),
             act("shell", command="python train.py"),
             act("finish", summary="baseline runs"),
         ]
@@ -171,7 +172,7 @@ def test_a_session_without_train_py_starts_from_the_baseline(tmp_path: Path) -> 
     grade = grade_competition(load_task("land-cover"), run_dir / "submission" / "submission.csv")
     assert grade.valid and grade.score is not None
     transcript = (run_dir / "journal/transcripts/implementation/del-seed.jsonl").read_text()
-    assert "refused: an empty submission/train.py" in transcript
+    assert transcript.count("refused: submission/train.py would hold no code") == 2
     first_read = json.loads(transcript.splitlines()[3])  # the first preloaded file
     assert 'KIND = "probability"' in first_read["content"]
     assert (

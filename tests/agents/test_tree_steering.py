@@ -134,9 +134,9 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
 ) -> None:
     """A steered refine session: submission/ is restored from the champion's experiment
     without its submission.csv, the session is shown the attempts so far and forced first to
-    edit train.py (an edit that breaks the program is undone and refused); the changed program
-    runs and writes a valid submission; the experiment that tests it carries the change as its
-    hypothesis's title."""
+    replace a function of train.py (a function that does not parse is refused); the changed
+    program runs and writes a valid submission; the experiment that tests it carries the
+    change as its hypothesis's title."""
     import json
 
     from aiscientist.grading.validity import check_submission
@@ -146,12 +146,10 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
         return json.dumps({"tool": tool, "arguments": arguments})
 
     champion_code = baseline_program("accuracy")
-    old = (
-        "Classifier(random_state=SEED).fit(X_fit, y)\n            cols.append(model.predict(X_new))"
+    new = (
+        "```python\ndef make_model(classify):\n"
+        "    return RandomForestClassifier(n_estimators=50, random_state=SEED)\n```"
     )
-    assert champion_code.count(old) == 1
-    new = old.replace("random_state=SEED", "random_state=SEED, max_iter=50")
-    changed = champion_code.replace(old, new)
     script = {
         "experimentation": [
             act("submit_experiment", command="python train.py", description="first"),
@@ -162,10 +160,10 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
             act("finish", summary="change measured"),
         ],
         "implementation": [
-            act("edit_file", path="submission/train.py", old=old, new="model = (("),
-            act("edit_file", path="submission/train.py", old=old, new=new),
+            act("replace_function", path="submission/train.py", name="make_model", code="def ("),
+            act("replace_function", path="submission/train.py", name="make_model", code=new),
             act("shell", command="python train.py", timeout_s=300),
-            act("finish", summary="50 boosting rounds"),
+            act("finish", summary="a random forest"),
         ],
     }
     path = tmp_path / "script.yaml"
@@ -215,16 +213,19 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
     assert champion_code[:200] in preloaded[0]  # the champion's program, read first
     impl_log = (run_dir / "agent/impl_log.md").read_text()
     assert "restored from the champion" in impl_log and "submission.csv removed" in impl_log
-    # forced to edit the program until it changed; the broken edit was undone
+    # forced to change a function until the program changed; the broken one was refused
     for schema in impl_model.schemas[:2]:
-        assert schema["anyOf"][0]["properties"]["tool"] == {"const": "edit_file"}  # type: ignore[index]
-    assert "it was undone" in transcript.read_text()
-    assert (run_dir / "submission/train.py").read_text() == changed
+        forced = schema["anyOf"][0]["properties"]  # type: ignore[index]
+        assert forced["tool"] == {"const": "replace_function"}
+    assert "submission/train.py unchanged: the code has a SyntaxError" in transcript.read_text()
+    code = (run_dir / "submission/train.py").read_text()
+    assert "RandomForestClassifier(n_estimators=50" in code
+    assert "from sklearn.ensemble import RandomForestClassifier" in code  # the import added
     sample = run_dir / "task/public/sample_submission.csv"
     assert check_submission(run_dir / "submission/submission.csv", sample) == []
     # its experiment is named by the change (the scripted description is overridden)
-    test = delegation("experimentation", "test the change: 50 boosting rounds")
+    test = delegation("experimentation", "test the change: a random forest")
     assert exp.handle(test).status == "ok"
     titles = [h.title for h in tree.tree().hypotheses()]
     store.close()
-    assert titles == ["run the baseline", "test the change: 50 boosting rounds"]
+    assert titles == ["run the baseline", "test the change: a random forest"]

@@ -84,11 +84,25 @@ labels = [c for c in train.columns if c not in test.columns] or out_cols
 # one label column and one submission column per class: predict class probabilities
 per_class = KIND == "probability" and len(labels) == 1 and len(out_cols) > 1
 
+
+def add_features(X):
+    """New columns computed from the feature columns (the same for training and test rows)."""
+    return X
+
+
+def make_model(classify):
+    """The estimator: a classifier if classify is True, else a regressor."""
+    if classify:
+        return HistGradientBoostingClassifier(random_state=SEED)
+    return HistGradientBoostingRegressor(random_state=SEED)
+
+
 both = pd.concat([train[features], test[features]])
 for c in features:  # categorical columns as integer codes (missing values stay NaN)
     if not pd.api.types.is_numeric_dtype(both[c]):
         codes = both[c].astype("category").cat.codes.replace(-1, np.nan)
         both[c] = codes.astype(float)
+both = add_features(both)
 X, X_test = both.iloc[: len(train)], both.iloc[len(train) :]
 
 
@@ -107,21 +121,19 @@ def fit_predict(X_fit, y_fit, X_new):
     """Predictions for X_new, shaped like the submission's target columns."""
     if per_class:
         y = y_fit.iloc[:, 0].astype(str)
-        model = HistGradientBoostingClassifier(random_state=SEED).fit(X_fit, y)
+        model = make_model(True).fit(X_fit, y)
         proba = pd.DataFrame(model.predict_proba(X_new), columns=model.classes_)
         return proba.reindex(columns=classes, fill_value=0.0).to_numpy()
     cols = []
     for j in range(y_fit.shape[1]):
         y = y_fit.iloc[:, j]
         if KIND == "regression":
-            model = HistGradientBoostingRegressor(random_state=SEED).fit(X_fit, y)
-            cols.append(model.predict(X_new))
+            cols.append(make_model(False).fit(X_fit, y).predict(X_new))
         elif KIND == "probability":
-            model = HistGradientBoostingClassifier(random_state=SEED).fit(X_fit, y)
+            model = make_model(True).fit(X_fit, y)
             cols.append(model.predict_proba(X_new)[:, list(model.classes_).index(1)])
         else:
-            model = HistGradientBoostingClassifier(random_state=SEED).fit(X_fit, y)
-            cols.append(model.predict(X_new))
+            cols.append(make_model(True).fit(X_fit, y).predict(X_new))
     return np.column_stack(cols)
 
 

@@ -103,8 +103,12 @@ def missing_imports(source: str) -> list[str]:
 def add_missing_imports(source: str) -> tuple[str, list[str]]:
     """``source`` with the missing conventional imports prepended, and those lines."""
     lines = missing_imports(source)
-    if not lines:
-        return source, []
+    return (_with_imports(source, lines), lines) if lines else (source, [])
+
+
+def _with_imports(source: str, lines: list[str]) -> str:
+    """``source`` (which parses) with the import ``lines`` after its shebang, encoding line,
+    module docstring and ``from __future__`` imports."""
     body = source.splitlines(keepends=True)
     at = 0
     while at < len(body) and (body[at].startswith("#!") or body[at].startswith("# -*-")):
@@ -118,10 +122,13 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
         and first.end_lineno is not None
     ):
         at = max(at, first.end_lineno)  # after the module docstring
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__" and node.end_lineno:
+            at = max(at, node.end_lineno)
     head = "".join(body[:at])
     if head and not head.endswith("\n"):
         head += "\n"
-    return head + "\n".join(lines) + "\n" + "".join(body[at:]), lines
+    return head + "\n".join(line.rstrip("\n") for line in lines) + "\n" + "".join(body[at:])
 
 
 def _parses(source: str) -> bool:
@@ -173,3 +180,47 @@ def repair_python(source: str) -> tuple[str, list[str]]:
     if added:
         done.append(f"added the missing {'; '.join(added)}")
     return source, done
+
+
+def replace_function(source: str, name: str, code: str) -> tuple[str, list[str]]:
+    """``source`` with its top-level function ``name`` replaced by the one ``code`` defines
+    (``code`` mended first: a fence, HTML entities; imports in it go to the top of the file),
+    and what was mended. The result must parse. Raises ValueError naming what is wrong."""
+    code = code.strip("\n") + "\n"
+    done: list[str] = []
+    if not _parses(code):
+        code, done = next(((t, s) for t, s in _mended(code) if _parses(t)), (code, []))
+    try:
+        new = ast.parse(code)
+    except SyntaxError as exc:
+        raise ValueError(f"the code has a SyntaxError ({exc.msg}, line {exc.lineno})") from exc
+    defs = [n for n in new.body if isinstance(n, ast.FunctionDef) and n.name == name]
+    if not defs:
+        raise ValueError(f"the code defines no function {name!r}: give 'def {name}(...):' whole")
+    old = next(
+        (n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name),
+        None,
+    )
+    if old is None or old.end_lineno is None:
+        tops = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+        raise ValueError(f"the file has no top-level function {name!r} (it has: {tops})")
+    lines = code.splitlines(keepends=True)
+    fn = defs[0]
+    start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)]) - 1
+    body = "".join(lines[start : fn.end_lineno])
+    imports = [
+        "".join(lines[n.lineno - 1 : n.end_lineno])
+        for n in new.body
+        if isinstance(n, ast.Import | ast.ImportFrom)
+    ]
+    src = source.splitlines(keepends=True)
+    first = min([old.lineno, *(d.lineno for d in old.decorator_list)]) - 1
+    result = "".join(src[:first]) + body + "".join(src[old.end_lineno :])
+    if imports and _parses(result):
+        result = _with_imports(result, imports)
+    result, added = add_missing_imports(result)
+    if added:
+        done.append(f"added the missing {'; '.join(added)}")
+    if not _parses(result):
+        raise ValueError("the file would not parse with this function")
+    return result, done

@@ -33,6 +33,7 @@ from aiscientist.agents.tree_tools import (
 from aiscientist.agents.workspace_tools import (
     ToolContext,
     finish_tool,
+    function_tool,
     home_of,
     read_tools,
     shell_tool,
@@ -154,6 +155,8 @@ def role_tools(
         tools.append(shell_tool(ctx))
     if role == "implementation":
         tools.append(adopt_tool(view, tree))
+        if kind == "improve":
+            tools.append(function_tool(ctx))
     if role == "experimentation" and experiments is not None:
         tools += experiment_tools(view, experiments, config, recorder, critique)
         if tree is not None and config.models.profile(role) == "full":

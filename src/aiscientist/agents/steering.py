@@ -192,8 +192,8 @@ def steer_tools(
             t = with_code_repair(t)
         elif t.name == "edit_file" and "code_repair" in rules:
             t = edit_that_parses(t, view)
-            if mode == "refine" and "train_until_valid" in rules:
-                t = one_edit_first(t, view)
+        elif t.name == "replace_function" and mode == "refine" and "train_until_valid" in rules:
+            t = one_change_first(t, view)
         elif t.name == "shell" and "train_until_valid" in rules:
             t = until_submission_valid(t, view, rescue)
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
@@ -204,31 +204,32 @@ def steer_tools(
     return out
 
 
-def one_edit_first(edit: Tool, view: WorkspaceView) -> Tool:
-    """``edit_file`` of a refine session (which starts from the champion's program, preloaded):
-    the first call is forced to edit ``submission/train.py``, one change as a few lines
-    replaced. A 1.5B model that rewrites a 130-line program cuts it short or mangles it (and
-    takes minutes); an edit is a few dozen tokens. Asked again while the program is the one
-    the session started from, three times at most."""
+def one_change_first(change: Tool, view: WorkspaceView) -> Tool:
+    """``replace_function`` of a refine session (which starts from the champion's program,
+    preloaded): the first call is forced to replace a function of ``submission/train.py``
+    (``make_model`` or ``add_features`` in the framework's program). A 1.5B model rewriting a
+    130-line program cuts it short or mangles it, after minutes of generation; quoting lines
+    exactly for an edit, it invents them; a whole small function it writes. Asked again while
+    the program is the one the session started from, three times at most."""
     rel = "submission/train.py"
     start = view.read_text(rel) if view.exists(rel) else ""
     tries = {"n": 0}
 
     def fn(a: Any) -> str:
         tries["n"] += a.path == rel
-        return edit.fn(a)
+        return change.fn(a)
 
     def todo() -> list[Todo]:
         current = view.read_text(rel) if view.exists(rel) else ""
         if current != start or tries["n"] >= 3:
             return []
         what = (
-            "make your one change with edit_file on submission/train.py: old = a few exact "
-            "lines of the program, new = those lines changed"
+            "make your one change with replace_function on submission/train.py: the whole "
+            "new make_model (another estimator or settings) or add_features (new columns)"
         )
-        return [Todo(what, "edit_file", {"path": rel}, patience=0)]
+        return [Todo(what, "replace_function", {"path": rel}, patience=0)]
 
-    return dataclasses.replace(edit, fn=fn, todo=todo)
+    return dataclasses.replace(change, fn=fn, todo=todo)
 
 
 def edit_that_parses(edit: Tool, view: WorkspaceView) -> Tool:
@@ -265,9 +266,9 @@ def with_code_repair(write: Tool) -> Tool:
     def fn(a: Any) -> str:
         if not a.path.endswith(".py"):
             return write.fn(a)
-        if not a.content.strip():
-            raise ToolError(f"refused: an empty {a.path}; write the complete program")
         content, done = repair_python(a.content)
+        if _no_code(content):  # a 1.5B model wrote "" or one comment over a working program
+            raise ToolError(f"refused: {a.path} would hold no code; write the complete program")
         out = write.fn(a.model_copy(update={"content": content}))
         return out + (f"; {'; '.join(done)}" if done else "")
 
@@ -434,6 +435,14 @@ def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None 
         return [Todo(run_it, "shell", cmd, patience=2)]
 
     return dataclasses.replace(shell, fn=run, todo=todo)
+
+
+def _no_code(source: str) -> bool:
+    """Whether ``source`` parses to nothing (blank, or comments only)."""
+    try:
+        return not ast.parse(source).body
+    except SyntaxError:
+        return False
 
 
 def _mtime(view: WorkspaceView, rel: str) -> float:

@@ -70,6 +70,15 @@ class EditArgs(Args):
     """Replacement text."""
 
 
+class FunctionArgs(Args):
+    path: str
+    """Python file to change."""
+    name: str
+    """The top-level function to replace."""
+    code: str
+    """Its complete new version: 'def name(...):' and its body (imports above it allowed)."""
+
+
 class ShellArgs(Args):
     command: str
     """Shell command, run in your home directory inside the sandbox."""
@@ -188,6 +197,34 @@ def read_tools(ctx: ToolContext) -> list[Tool]:
             "read_map", "Read the workspace map (files, owners, summaries).", NoArgs, read_map, True
         ),
     ]
+
+
+def function_tool(ctx: ToolContext) -> Tool:
+    """replace_function: one top-level function of a Python file in the role's regions, given
+    whole (``code_repair.replace_function``): a change of a few lines a small model can make
+    without copying a file or quoting it exactly."""
+    from aiscientist.agents.code_repair import replace_function
+
+    view = ctx.view
+
+    def replace(a: FunctionArgs) -> str:
+        with _filesystem_errors(a.path):
+            text = view.read_text(a.path)
+        try:
+            new, done = replace_function(text, a.name, a.code)
+        except (ValueError, SyntaxError) as exc:
+            raise ToolError(f"{a.path} unchanged: {exc}") from exc
+        with _filesystem_errors(a.path):
+            _model_writable(view, a.path)
+            ptr = view.write_text(a.path, new)
+        return f"replaced {a.name} in {ptr.path}" + (f"; {'; '.join(done)}" if done else "")
+
+    return Tool(
+        "replace_function",
+        "Replace one top-level function of a Python file with its complete new version.",
+        FunctionArgs,
+        replace,
+    )
 
 
 def write_tools(ctx: ToolContext) -> list[Tool]:

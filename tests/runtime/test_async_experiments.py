@@ -165,3 +165,38 @@ def test_infeasible_reason_names_the_shortfall() -> None:
     assert why is not None and "no single node has all of it" in why
     why = infeasible_reason({"CPU": 1}, [])
     assert why is not None and "no live node" in why
+
+
+def test_a_wait_at_timeout_zero_collects_what_ended_and_unknown_ids_are_named(
+    tmp_path: Path, ray_local: None
+) -> None:
+    """What kept a 1.5B model's experimentation session waiting for 7 minutes on an
+    experiment that had ended in 5 s: it asked with timeout 0 (answered "still running"
+    without looking) and with an id it made up (answered "still running" too)."""
+    import time
+
+    from aiscientist.errors import ToolError
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")
+    (run_dir / "submission" / "train.py").write_text("print('hi')\n")
+    service = ExperimentPool(run_dir, cfg.sandbox, RayLauncher(), max_concurrent=2)
+    tools = ToolSet(experiment_tools(WorkspaceView(run_dir, "experimentation"), service, cfg))
+    out = tools.tools["submit_experiment"].fn(
+        tools.tools["submit_experiment"].args(command="echo '{\"val_score\": 0.5}' > metrics.json")
+    )
+    exp_id = out.split()[1].rstrip(";")
+    wait = tools.tools["wait_experiments"]
+    try:
+        wait.fn(wait.args(exp_ids=["your_experiment_id"]))
+        raise AssertionError("an unknown id was accepted")
+    except ToolError as exc:
+        assert "no experiment your_experiment_id" in str(exc) and exp_id in str(exc)
+    deadline = time.monotonic() + 60
+    answer = ""
+    while time.monotonic() < deadline:
+        answer = wait.fn(wait.args(exp_ids=[exp_id], timeout_s=0))
+        if "still running" not in answer:
+            break
+        time.sleep(1)
+    assert answer.startswith(f"{exp_id}: ok"), answer

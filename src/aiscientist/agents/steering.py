@@ -306,6 +306,8 @@ def experiment_now(
                 fixed.update({"description": instruction[:200]} if instruction else {})
                 if refused:
                     fixed["num_gpus"] = num_gpus
+            if t.tool == "wait_experiments":  # every one in flight (a 1.5B model invents ids)
+                fixed.update({"exp_ids": [], "timeout_s": 900.0})
             out.append(dataclasses.replace(t, fixed=fixed, patience=0))
         return out
 

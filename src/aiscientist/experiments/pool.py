@@ -199,9 +199,11 @@ class ExperimentPool:
             if not pending or not (set(pending) & live):
                 break
             left = None if deadline is None else deadline - time.monotonic()
+            # collected at least once: an experiment that ended is answered even at timeout 0
+            self._collect(timeout=2.0 if left is None else min(max(left, 0.0), 2.0))
             if left is not None and left <= 0:
-                break
-            self._collect(timeout=min(left, 2.0) if left is not None else 2.0)
+                with self._lock:
+                    return [self._done[i] for i in exp_ids if i in self._done]
         with self._lock:
             return [self._done[i] for i in exp_ids if i in self._done]
 

@@ -12,7 +12,7 @@ from aiscientist.config import RunConfig
 from aiscientist.errors import InfeasibleExperimentError, ToolError, TreeError
 from aiscientist.experiments.board import best_by_score
 from aiscientist.experiments.pool import ExperimentService
-from aiscientist.experiments.records import exp_dir, finished, source_digest
+from aiscientist.experiments.records import exp_dir, finished, read_spec, source_digest
 from aiscientist.messages import ExperimentResult, ExperimentSpec, Resources
 from aiscientist.workspace.regions import EXP_LOG
 from aiscientist.workspace.view import WorkspaceView
@@ -135,9 +135,16 @@ def experiment_tools(
         )
 
     def wait(a: WaitArgs) -> str:
-        ids = a.exp_ids or service.running()
+        running = service.running()
+        ids = a.exp_ids or running
         if not ids:
             return "no experiments in flight"
+        unknown = [i for i in ids if i not in running and read_spec(view.root, i) is None]
+        if unknown:
+            raise ToolError(
+                f"no experiment {', '.join(unknown)} in this run; in flight: "
+                f"{', '.join(running) or 'none'} (exp_ids [] waits for every one in flight)"
+            )
         results = service.wait(ids, timeout=a.timeout_s)
         done = {r.exp_id for r in results}
         collected.update(done)

@@ -155,7 +155,13 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
             act("submit_experiment", command="python train.py", description="first"),
             act("wait_experiments"),
             act("finish", summary="baseline measured"),
-            act("submit_experiment", command="python train.py", description="whatever"),
+            # the 1.5B model's slip: an experiment named as the parent (held to a new one)
+            act(
+                "submit_experiment",
+                command="python train.py",
+                description="whatever",
+                parent="exp-not-a-hypothesis",
+            ),
             act("wait_experiments"),
             act("finish", summary="change measured"),
         ],

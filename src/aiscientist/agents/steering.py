@@ -304,6 +304,8 @@ def experiment_now(
                     command = TRAIN_COMMAND
                 fixed.update({"command": command} if command else {})
                 fixed.update({"description": instruction[:200]} if instruction else {})
+                # a new hypothesis: a 1.5B model names an experiment as its parent, 10 times
+                fixed.update({"hypothesis": "", "parent": ""})
                 if refused:
                     fixed["num_gpus"] = num_gpus
             if t.tool == "wait_experiments":  # every one in flight (a 1.5B model invents ids)
@@ -363,7 +365,7 @@ def through_first_loop(
             fixed["instruction"] = (
                 TEST_INSTRUCTION.format(summary=summary) if changed else REFINE_INSTRUCTION
             )
-        fixed = {"role": role, **({"mode": mode} if mode else {}), **fixed}
+        fixed = {"role": role, "mode": mode, **fixed}  # "" too: the model repeats the last
         what = f"delegate {role}{f' (mode {mode})' if mode else ''}"
         patience = 0 if blocked or kind == "improve" else 1_000_000
         advice = Todo(f"{what}: {why}", "delegate", fixed, blocks_finish=False, patience=patience)

@@ -112,10 +112,10 @@ def experiment_tools(
         )
         tested = ""
         if recorder is not None:
+            # an experiment's id names the hypothesis it tested
+            parent, repeat = (h.replace("exp-", "hyp-", 1) for h in (a.parent, a.hypothesis))
             try:
-                hid = recorder.hypothesis_for(
-                    spec, "orchestrator", critique, a.parent, a.hypothesis
-                )
+                hid = recorder.hypothesis_for(spec, "orchestrator", critique, parent, repeat)
             except TreeError as exc:
                 raise ToolError(f"hypothesis tree: {exc}") from exc
             spec = msgspec.structs.replace(spec, hypothesis_id=hid)

@@ -15,8 +15,9 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
   (``FIRST_LOOPS``, then ``REPAIR_LOOP`` while the submission is invalid, then on an improve
   task ``REFINE_LOOP`` until the budget ends: one change, then its experiment, named by the
   change); an improve task's implementation runs ``python train.py`` until
-  ``submission.csv`` is valid (``TRAIN_COMMAND``), and a refine session writes its new
-  program first; Python files written are mended (HTML entities decoded, imports of
+  ``submission.csv`` is valid (``TRAIN_COMMAND``), and a refine session first replaces one
+  function of it (``replace_function``); a Python file is never written empty nor left
+  unparsable by an edit; Python files written are mended (HTML entities decoded, imports of
   conventional module names added: ``agents/code_repair.py``); experimentation submits the
   training command, described by its delegation's instruction, and reads its result at once
   (after a refused submit, with the configured GPU demand); comprehension reads alone,

@@ -146,6 +146,8 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
         return json.dumps({"tool": tool, "arguments": arguments})
 
     champion_code = baseline_program("accuracy")
+    start = champion_code.index("def add_features")
+    same = champion_code[start : champion_code.index("\n\n\n", start)] + "\n"
     new = (
         "```python\ndef make_model(classify):\n"
         "    return RandomForestClassifier(n_estimators=50, random_state=SEED)\n```"
@@ -167,6 +169,12 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
         ],
         "implementation": [
             act("replace_function", path="submission/train.py", name="make_model", code="def ("),
+            act(
+                "replace_function",
+                path="submission/train.py",
+                name="add_features",
+                code=same,  # the function as the file has it: refused
+            ),
             act("replace_function", path="submission/train.py", name="make_model", code=new),
             act("shell", command="python train.py", timeout_s=300),
             act("finish", summary="a random forest"),
@@ -220,10 +228,12 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
     impl_log = (run_dir / "agent/impl_log.md").read_text()
     assert "restored from the champion" in impl_log and "submission.csv removed" in impl_log
     # forced to change a function until the program changed; the broken one was refused
-    for schema in impl_model.schemas[:2]:
+    for schema in impl_model.schemas[:3]:
         forced = schema["anyOf"][0]["properties"]  # type: ignore[index]
         assert forced["tool"] == {"const": "replace_function"}
-    assert "submission/train.py unchanged: the code has a SyntaxError" in transcript.read_text()
+    said = transcript.read_text()
+    assert "submission/train.py unchanged: the code has a SyntaxError" in said
+    assert "that add_features is the one the file has" in said
     code = (run_dir / "submission/train.py").read_text()
     assert "RandomForestClassifier(n_estimators=50" in code
     assert "from sklearn.ensemble import RandomForestClassifier" in code  # the import added

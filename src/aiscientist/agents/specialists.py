@@ -151,12 +151,12 @@ def role_tools(
     ``kind``; ``delegation``: the session's, whose mode and instruction steering reads)."""
     ctx = ToolContext(view=view, sandbox=config.sandbox, home=home_of(role))
     tools: list[Tool] = [*read_tools(ctx), *write_tools(ctx)]
+    if role == "implementation" and kind == "improve":  # before shell: a refine changes first
+        tools.append(function_tool(ctx))
     if ctx.home:
         tools.append(shell_tool(ctx))
     if role == "implementation":
         tools.append(adopt_tool(view, tree))
-        if kind == "improve":
-            tools.append(function_tool(ctx))
     if role == "experimentation" and experiments is not None:
         tools += experiment_tools(view, experiments, config, recorder, critique)
         if tree is not None and config.models.profile(role) == "full":

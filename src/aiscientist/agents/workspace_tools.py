@@ -214,6 +214,10 @@ def function_tool(ctx: ToolContext) -> Tool:
             new, done = replace_function(text, a.name, a.code)
         except (ValueError, SyntaxError) as exc:
             raise ToolError(f"{a.path} unchanged: {exc}") from exc
+        if new == text:
+            raise ToolError(
+                f"{a.path} unchanged: that {a.name} is the one the file has; change something"
+            )
         with _filesystem_errors(a.path):
             _model_writable(view, a.path)
             ptr = view.write_text(a.path, new)

@@ -207,6 +207,12 @@ def _exists(tree: TreeClient, node_id: str) -> TreeNode | None:
         return None
 
 
+def hypothesis_of(exp_id: str) -> str:
+    """The id of the hypothesis a new experiment tests (named after the experiment); any other
+    id is returned as it is."""
+    return "hyp-" + exp_id.removeprefix("exp-") if exp_id.startswith("exp-") else exp_id
+
+
 def task_tag(task_name: str) -> str:
     """The tag every hypothesis of a task carries (lessons are retrieved by it)."""
     return f"task:{task_name}"
@@ -305,7 +311,7 @@ class TreeRecorder:
             elif node.state == "running":
                 self.tree.renew(repeat, self.owner, self.lease_s)
             return repeat
-        hid = "hyp-" + spec.exp_id.removeprefix("exp-")
+        hid = hypothesis_of(spec.exp_id)
         if _exists(self.tree, hid) is None:
             self.tree.propose(
                 spec.description or spec.command[:120],

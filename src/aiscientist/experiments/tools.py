@@ -7,7 +7,12 @@ from pathlib import Path
 import msgspec
 
 from aiscientist.agents.tools import Args, Todo, Tool
-from aiscientist.agents.tree_tools import TreeClient, TreeRecorder, champion_experiment
+from aiscientist.agents.tree_tools import (
+    TreeClient,
+    TreeRecorder,
+    champion_experiment,
+    hypothesis_of,
+)
 from aiscientist.config import RunConfig
 from aiscientist.errors import InfeasibleExperimentError, ToolError, TreeError
 from aiscientist.experiments.board import best_by_score
@@ -113,7 +118,7 @@ def experiment_tools(
         tested = ""
         if recorder is not None:
             # an experiment's id names the hypothesis it tested
-            parent, repeat = (h.replace("exp-", "hyp-", 1) for h in (a.parent, a.hypothesis))
+            parent, repeat = hypothesis_of(a.parent), hypothesis_of(a.hypothesis)
             try:
                 hid = recorder.hypothesis_for(spec, "orchestrator", critique, parent, repeat)
             except TreeError as exc:

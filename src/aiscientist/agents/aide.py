@@ -27,6 +27,7 @@ import msgspec
 from aiscientist.agents.baseline import baseline_program
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.code_repair import fenced_code, repair_python
+from aiscientist.agents.ideas import ideas_block
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.prompts import render
 from aiscientist.agents.specialists import usage_sink
@@ -308,7 +309,8 @@ class Aide:
         code = (self.run_dir / AIDE_DIR / parent.id / "train.py").read_text()
         if action == "debug":
             return render("aide_debug", code=code, error=self._log_tail(parent), **common)
-        return render("aide_improve", code=code, score=f"{parent.score:.6g}", **common)
+        ideas = ideas_block(code, self.run_dir)
+        return render("aide_improve", code=code, score=f"{parent.score:.6g}", ideas=ideas, **common)
 
     def _data_preview(self) -> str:
         out = []

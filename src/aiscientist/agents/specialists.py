@@ -14,6 +14,7 @@ import msgspec
 from aiscientist.agents.baseline import baseline_program, task_metric
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.comprehension import READER_REQUIRED, reader_agent, run_readers
+from aiscientist.agents.ideas import ideas_block
 from aiscientist.agents.ledger import run_guard
 from aiscientist.agents.loop import Agent, UsageSink
 from aiscientist.agents.prompts import render, with_playbook
@@ -253,7 +254,8 @@ class Specialist:
     def _start_from_champion(self, view: WorkspaceView, source: str) -> str:
         """A refine session starts from the champion's program (code and outputs) without its
         ``submission.csv``, which the changed program must write again; returns the attempts
-        so far as a prompt section. Without a tree or a champion it starts from
+        so far and the standard changes not yet tried (``agents/ideas.py``) as a prompt
+        section. Without a tree or a champion it starts from
         ``submission/`` as it is."""
         if self.tree is None:
             return ""
@@ -267,7 +269,9 @@ class Specialist:
                 f"Refine: submission/ restored from the champion ({exp_id}); "
                 "submission.csv removed until the changed program writes it.",
             )
-        return attempts_block(self.tree, load_task(source).lower_is_better)
+        program = view.path("submission/train.py")
+        ideas = ideas_block(program.read_text(), self.run_dir) if program.is_file() else ""
+        return attempts_block(self.tree, load_task(source).lower_is_better) + ideas
 
     def handle(self, delegation: Delegation) -> Result:
         """Run one session for ``delegation``."""

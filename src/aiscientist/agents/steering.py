@@ -226,7 +226,8 @@ def one_change_first(change: Tool, view: WorkspaceView) -> Tool:
             return []
         what = (
             "make your one change with replace_function on submission/train.py: the whole "
-            "new make_model (another estimator or settings) or add_features (new columns)"
+            "new make_model (another estimator or settings) or add_features (new columns), "
+            "for example the first standard change shown"
         )
         return [Todo(what, "replace_function", {"path": rel}, patience=0)]
 

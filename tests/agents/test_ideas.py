@@ -1,0 +1,68 @@
+"""The standard changes offered to a refining model: each applies to the framework's program
+with ``replace_function`` and the changed program runs and is graded valid on every task
+shape; an idea an experiment already ran is no longer offered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aiscientist.agents.baseline import baseline_program
+from aiscientist.agents.code_repair import replace_function
+from aiscientist.agents.ideas import IDEAS, ideas_block, untried
+from aiscientist.grading.competition import grade_competition
+from aiscientist.tasks import load_task
+from aiscientist.tasks.synthetic import SHAPES, make_task
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_idea_runs_and_is_valid_on_every_shape(tmp_path: Path, shape: str) -> None:
+    metric, _ = SHAPES[shape]
+    task_dir = make_task(tmp_path, shape)
+    for n, idea in enumerate(IDEAS):
+        program, _ = replace_function(baseline_program(metric), idea.function, idea.code)
+        work = tmp_path / f"idea-{n}"
+        work.mkdir()
+        (work / "train.py").write_text(program)
+        out = subprocess.run(
+            [sys.executable, "train.py"],
+            cwd=work,
+            env={**os.environ, "TASK_DIR": str(task_dir), "SEED": "1", "OMP_NUM_THREADS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, (idea.title, out.stderr[-2000:])
+        grade = grade_competition(load_task(task_dir), work / "submission.csv")
+        assert grade.valid, (idea.title, grade.error)
+
+
+def _experiment(run_dir: Path, exp_id: str, program: str) -> None:
+    work = run_dir / "agent" / "experiments" / exp_id / "work"
+    work.mkdir(parents=True)
+    (work / "train.py").write_text(program)
+
+
+def test_an_idea_an_experiment_ran_is_not_offered_again(tmp_path: Path) -> None:
+    base = baseline_program("rmse")
+    first, second = IDEAS[0], IDEAS[1]
+    assert [i.title for i in untried(base, [])] == [i.title for i in IDEAS]
+
+    block = ideas_block(base, tmp_path)
+    assert first.title in block and first.code in block  # the first with its code
+    assert second.title in block and second.code not in block  # the others by title
+
+    # an experiment ran the first idea (with another docstring and layout): it is tried
+    tried, _ = replace_function(base, first.function, first.code.replace("Boosting with", "B"))
+    _experiment(tmp_path, "exp-000000000001", tried)
+    block = ideas_block(base, tmp_path)
+    assert first.title not in block and second.code in block
+
+    # the champion holding an idea is not offered it either; a program without the
+    # functions is offered nothing
+    assert first not in untried(tried, [])
+    assert ideas_block("print('hello')\n", tmp_path) == ""

@@ -193,3 +193,46 @@ def test_killed_peers_claim_was_taken_over_after_its_lease_expired(
     assert len(specs) == 1  # the new owner re-attached to the victim's experiment
     notes = [e.detail for e in Journal(run_dir).events() if isinstance(e, DecisionEvent)]
     assert any(n.startswith(f"{victim}: died") for n in notes)
+
+
+NOTHING_WRITTEN = """\
+peer-0/propose:
+  - tool_calls: [{name: propose, arguments: {title: "Tune the model", description: "A better model.", tags: [model]}}]
+peer-1/propose: []
+peer-0/critique: &critique
+  - tool_calls: [{name: critique, arguments: {accept: true, note: "Worth a run."}}]
+peer-1/critique: *critique
+peer-0/work: &work
+  - tool_calls: [{name: run_experiment, arguments: {command: "python train.py"}}]
+peer-1/work: *work
+"""
+
+
+def test_a_peer_that_writes_nothing_still_runs_a_working_program(
+    own_ray: None, tmp_path: Path
+) -> None:
+    """A peer's hypothesis starts from a working program (the framework's baseline before
+    any champion): a peer that runs it without writing a line, on a regression task whose
+    shape no script was written for, gets a verified champion and a valid graded submission,
+    not a dead end."""
+    script = tmp_path / "peers.yaml"
+    script.write_text(NOTHING_WRITTEN)
+    cfg = load_config(
+        overrides=[
+            f"models.default=scripted:{script}",
+            "sandbox.kind=local",
+            "mode=decentralized",
+            "peers=2",
+            "budget.wall_minutes=3",
+        ]
+    )
+    run_dir = create_run("friedman-regression", cfg, root=tmp_path / "runs")
+    execute_run(run_dir, cfg)
+    m = read_manifest(run_dir)
+    assert m.status == "finished", m.status_note
+    tree = load_tree(run_dir / "tree")
+    assert tree.champion is not None and tree.champion.metric is not None
+    area = next((run_dir / "agent" / "peers").glob("*/*/train.py"))
+    assert "def make_model" in area.read_text()  # the framework's program, preloaded
+    grade = json.loads((run_dir / "grade.json").read_text())
+    assert grade["valid"] and grade["score"] < 2.0, grade  # the baseline's RMSE (~1.4)

@@ -38,7 +38,9 @@ from typing import Literal
 
 import msgspec
 
+from aiscientist.agents.baseline import baseline_program, task_metric
 from aiscientist.agents.budget import BudgetGuard
+from aiscientist.agents.ideas import ideas_block
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.loop import Agent
 from aiscientist.agents.peer_tools import (
@@ -411,6 +413,27 @@ class Peer:
                 return done[0]
             self._renew(hid, force=True)
 
+    def _start_program(self, area: str) -> str:
+        """An improve hypothesis starts from a working program: the champion's ``train.py``
+        (in ``submission/``), or the framework's baseline before there is one, is copied into
+        the peer's area, so the hypothesis is a change to it and running it unchanged still
+        gives a valid result. Returns that as a prompt section with the standard changes not
+        yet tried (``agents/ideas.py``)."""
+        mine, champion = f"{area}/train.py", "submission/train.py"
+        if not self.view.exists(mine):
+            program = (
+                self.view.read_text(champion)
+                if self.view.exists(champion)
+                else baseline_program(task_metric(self.run_dir))
+            )
+            self.view.write_text(mine, program)
+        program = self.view.read_text(mine)
+        return (
+            "\n\nYour area already holds train.py, the best program so far (it runs and "
+            "writes a valid submission): make the hypothesis's change to it (replace_function "
+            "for one whole function), then run it." + ideas_block(program, self.run_dir)
+        )
+
     def _implement(self, hid: str) -> ExperimentSpec | None:
         node = self.tree.node(hid)
         assert isinstance(node, HypothesisNode)
@@ -452,6 +475,8 @@ class Peer:
             area=area,
         )
         task += lessons_block(self.tree, node.tags, hid)
+        if self.task_kind == "improve":
+            task += self._start_program(area)
         tools = [
             *scoped_write_tools(self.view, self.config.sandbox, area, self.name),
             shell_tool(ToolContext(view=self.view, sandbox=self.config.sandbox, home=area)),

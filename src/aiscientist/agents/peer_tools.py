@@ -5,7 +5,7 @@ own area, and the pass tool."""
 from __future__ import annotations
 
 from aiscientist.agents.tools import Args, Finished, Tool
-from aiscientist.agents.workspace_tools import ToolContext, write_tools
+from aiscientist.agents.workspace_tools import ToolContext, function_tool, write_tools
 from aiscientist.config import SandboxConfig
 from aiscientist.errors import ToolError
 from aiscientist.hypotheses.tree import HypothesisTree
@@ -56,9 +56,11 @@ def tree_digest(t: HypothesisTree, limit: int = 30) -> str:
 def scoped_write_tools(
     view: WorkspaceView, sandbox: SandboxConfig, area: str, who: str
 ) -> list[Tool]:
-    """write_file/edit_file with paths relative to ``area``, refused outside it."""
+    """write_file/edit_file/replace_function with paths relative to ``area``, refused
+    outside it."""
     out = []
-    for tool in write_tools(ToolContext(view=view, sandbox=sandbox)):
+    ctx = ToolContext(view=view, sandbox=sandbox)
+    for tool in [*write_tools(ctx), function_tool(ctx)]:
 
         def fn(a, _inner=tool.fn):  # type: ignore[no-untyped-def]
             path = a.path if a.path.startswith(f"{area}/") else f"{area}/{a.path}"

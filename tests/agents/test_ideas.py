@@ -56,8 +56,9 @@ def test_an_idea_an_experiment_ran_is_not_offered_again(tmp_path: Path) -> None:
     assert first.title in block and first.code in block  # the first with its code
     assert second.title in block and second.code not in block  # the others by title
 
-    # an experiment ran the first idea (with another docstring and layout): it is tried
-    tried, _ = replace_function(base, first.function, first.code.replace("Boosting with", "B"))
+    # an experiment ran the first idea with other numbers and docstring: it is tried
+    variant = first.code.replace("Boosting with", "B").replace("0.05", "0.1")
+    tried, _ = replace_function(base, first.function, variant)
     _experiment(tmp_path, "exp-000000000001", tried)
     block = ideas_block(base, tmp_path)
     assert first.title not in block and second.code in block

@@ -231,3 +231,23 @@ def test_the_forced_training_run_fixes_its_timeout_too(tmp_path: Path) -> None:
     assert todo.tool == "shell"
     assert todo.fixed == {"command": "python train.py", "timeout_s": TRAIN_TIMEOUT_S}
     ShellArgs(**todo.fixed)  # the fixed arguments alone are a valid call
+
+
+def test_the_forced_submit_asks_for_the_configured_gpus(tmp_path: Path) -> None:
+    """A 1.5B model asked for a GPU on a CPU-only cluster, was refused at submit and asked
+    again, one refused call per refine loop: the forced submit holds the configured demand."""
+    from aiscientist.agents.steering import experiment_now
+    from aiscientist.agents.tools import Todo, Tool
+    from aiscientist.experiments.tools import SubmitArgs
+    from aiscientist.workspace import WorkspaceView
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
+    WorkspaceView(run_dir, "implementation").write_text("submission/train.py", "print('hi')\n")
+    view = WorkspaceView(run_dir, "experimentation")
+    advice = Todo("submit the experiment", "submit_experiment", {})
+    submit = Tool("submit_experiment", "", SubmitArgs, lambda a: "", todo=lambda: [advice])
+    (todo,) = experiment_now(submit, view, num_gpus=0.0, instruction="try SVM").todo()  # type: ignore[misc]
+    assert todo.fixed["num_gpus"] == 0.0 and todo.fixed["command"] == "python train.py"
+    assert todo.fixed["description"] == "try SVM" and todo.fixed["parent"] == ""
+    SubmitArgs(**todo.fixed)  # the fixed arguments alone are a valid call

@@ -7,12 +7,12 @@ regularized boosting, pairwise products as features, bagged trees, a kernel SVM,
 model, a random forest. Every one is written against names the program defines (``SEED``,
 ``KIND``, ``pd``, the boosting classes) and works for every task kind.
 
-``ideas_block`` is the prompt section a refining model sees (the team's ``refine`` and
-AIDE's improve): the ideas the program can take (it defines the function) that no experiment
-of the run has tried yet (no experiment's ``work/train.py`` holds that function, compared by
-syntax tree), by title, the first with its code, ready for ``replace_function``. A small
-model copies it and the next experiment tests it; a capable one may write another. The
-catalog is the same for every task and every mode.
+``ideas_block`` is the prompt section a refining model sees (the team's ``refine``, a
+peer's work, AIDE's improve): the ideas the program can take (it defines the function) that
+no experiment of the run has tried yet (no experiment's ``work/train.py`` holds that
+function: the same names used, whatever the numbers), by title, the first with its code,
+ready for ``replace_function``. A small model copies it and the next experiment tests it; a
+capable one may write another. The catalog is the same for every task and every mode.
 """
 
 from __future__ import annotations
@@ -124,9 +124,10 @@ IDEAS = (
 )
 
 
-def _functions(source: str) -> dict[str, str]:
-    """Top-level functions of ``source`` by name, as syntax (docstrings and layout ignored);
-    {} when it does not parse."""
+def _functions(source: str) -> dict[str, frozenset[str]]:
+    """Top-level functions of ``source`` by name, each as the names it uses (variables,
+    attributes, keyword arguments), constants ignored: a copy of an idea with other numbers
+    is that idea tried. {} when ``source`` does not parse."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -134,10 +135,17 @@ def _functions(source: str) -> dict[str, str]:
     out = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                body = body[1:]
-            out[node.name] = ast.dump(ast.Module(body=body, type_ignores=[]))
+            names = set()
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name):
+                    names.add(n.id)
+                elif isinstance(n, ast.Attribute):
+                    names.add(n.attr)
+                elif isinstance(n, ast.keyword) and n.arg:
+                    names.add(n.arg)
+                elif isinstance(n, ast.alias):
+                    names.add(n.asname or n.name)
+            out[node.name] = frozenset(names)
     return out
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from aiscientist.agents.code_repair import repair_python
 from aiscientist.agents.tools import Todo, Tool, ToolSet
-from aiscientist.errors import InfeasibleExperimentError, ToolError
+from aiscientist.errors import ToolError
 from aiscientist.models.base import ToolCall, ToolChoice, ToolSpec
 from aiscientist.workspace.view import WorkspaceView
 
@@ -281,20 +281,10 @@ def experiment_now(
     submit: Tool, view: WorkspaceView, num_gpus: float, instruction: str = ""
 ) -> Tool:
     """``submit_experiment`` whose advice (submit, then wait) is forced at once, with the
-    training command fixed and the delegation's ``instruction`` as the description (the
-    title of the hypothesis it tests: the change, in a refine loop); after a refused submit
-    (more than any node has), the GPU demand is held to the configured one (a small model
-    otherwise repeats the same request, or reports results it never produced)."""
-    refused: list[str] = []
+    training command fixed, the delegation's ``instruction`` as the description (the title of
+    the hypothesis it tests: the change, in a refine loop) and the configured GPU demand (a
+    1.5B model asks for a GPU the cluster lacks, is refused, and asks again)."""
     advice_of = submit.todo or (lambda: [])
-
-    def fn(a: Any) -> str:
-        try:
-            return submit.fn(a)
-        except ToolError as exc:
-            if isinstance(exc.__cause__, InfeasibleExperimentError):
-                refused.append(str(exc))
-            raise
 
     def todo() -> list[Todo]:
         out = []
@@ -307,15 +297,13 @@ def experiment_now(
                 fixed.update({"command": command} if command else {})
                 fixed.update({"description": instruction[:200]} if instruction else {})
                 # a new hypothesis: a 1.5B model names an experiment as its parent, 10 times
-                fixed.update({"hypothesis": "", "parent": ""})
-                if refused:
-                    fixed["num_gpus"] = num_gpus
+                fixed.update({"hypothesis": "", "parent": "", "num_gpus": num_gpus})
             if t.tool == "wait_experiments":  # every one in flight (a 1.5B model invents ids)
                 fixed.update({"exp_ids": [], "timeout_s": 900.0})
             out.append(dataclasses.replace(t, fixed=fixed, patience=0))
         return out
 
-    return dataclasses.replace(submit, fn=fn, todo=todo)
+    return dataclasses.replace(submit, todo=todo)
 
 
 def first_loop_next(delegated: list[tuple[str, str]], kind: str = "replicate") -> int:

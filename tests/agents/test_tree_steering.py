@@ -225,6 +225,13 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
     assert "Attempts so far" in task and "- run the baseline: verified" in task
     preloaded = [m["content"] for m in messages if m["role"] == "tool"]
     assert champion_code[:200] in preloaded[0]  # the champion's program, read first
+    # and nothing else: no task statement, data heads or example program to wait through
+    calls = [c for m in messages for c in m.get("tool_calls") or []]
+    assert [c["arguments"]["path"] for c in calls if c["id"].startswith("preload_")] == [
+        "submission/train.py"
+    ]
+    assert "refine session" in messages[0]["content"]
+    assert "A program that already does this" not in messages[0]["content"]
     impl_log = (run_dir / "agent/impl_log.md").read_text()
     assert "restored from the champion" in impl_log and "submission.csv removed" in impl_log
     # forced to change a function until the program changed; the broken one was refused

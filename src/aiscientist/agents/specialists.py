@@ -79,11 +79,15 @@ def _is_file(view: WorkspaceView, path: str) -> bool:
         return False
 
 
-def improve_contract(run_dir: Path, kind: str) -> str:
-    """The ``train.py`` contract of an improve task, with a working program of its shape."""
+def improve_contract(run_dir: Path, kind: str, mode: str = "") -> str:
+    """The ``train.py`` contract of an improve task, with a working program of its shape; in
+    a ``refine`` session the program is the champion's, preloaded, and the contract is to
+    change one function of it."""
     if kind != "improve":
         return ""
     metric = task_metric(run_dir)
+    if mode == "refine":
+        return render("implementation_refine", metric=metric) + "\n"
     return render("implementation_improve", metric=metric, baseline=baseline_program(metric))
 
 
@@ -91,10 +95,19 @@ PRELOAD_FILES = 5
 """Most files read on a session's behalf before its first step."""
 
 
-def preload_calls(role: str, view: WorkspaceView, kind: str, inputs: list[str]) -> list[ToolCall]:
+def preload_calls(
+    role: str, view: WorkspaceView, kind: str, inputs: list[str], mode: str = ""
+) -> list[ToolCall]:
     """Reads made for a session before its first step: the files its delegation hands it,
     then what the role always starts from (the task statement; for an improve task's
-    implementation, the head of the data files too). Missing files are skipped."""
+    implementation, the head of the data files too). Missing files are skipped. A refine
+    session of an improve task reads only the program it changes: the task, the data and
+    the submission's shape are in it already, and a prompt half the size is half the wait
+    for a model on a CPU."""
+    if role == "implementation" and kind == "improve" and mode == "refine":
+        program = "submission/train.py"
+        read = ToolCall("read_file", {"path": program, "limit": 6000})
+        return [read] if _is_file(view, program) else []
     doc = "task/paper.md" if kind == "replicate" else "task/description.md"
     wanted: list[tuple[str, int]] = [(p, 6000) for p in inputs]
     if role in ("comprehension", "prioritization", "implementation", "helper"):
@@ -333,7 +346,9 @@ class Specialist:
                         task_kind=manifest.task.kind,
                         task_name=manifest.task.name,
                         mode=delegation.mode or "full",
-                        improve_contract=improve_contract(self.run_dir, manifest.task.kind),
+                        improve_contract=improve_contract(
+                            self.run_dir, manifest.task.kind, delegation.mode
+                        ),
                     ),
                     self.role,
                     self.config.models.profile(self.role),
@@ -350,6 +365,7 @@ class Specialist:
                     view,
                     manifest.task.kind,
                     [p.path for p in delegation.inputs],
+                    delegation.mode,
                 )
             )
             outcome = agent.run()

@@ -368,30 +368,52 @@ def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None 
     """The implementation shell of an improve task, holding the model to the contract: run
     ``python train.py`` until ``submission/submission.csv`` is valid, and after a failed run,
     rewrite ``train.py`` (its error is in the conversation). A session that starts with no
-    ``train.py`` starts with ``rescue`` there (a working program to improve, not a 130-line
-    example to copy at a few tokens a second: the program is preloaded); after
-    ``RESCUE_AFTER`` runs without a valid submission, ``rescue`` replaces ``train.py``. The
-    model is told either way."""
+    ``train.py`` starts with ``rescue`` there, run once at once (a valid submission before
+    anything clever; a working program to improve, not a 130-line example to copy at a few
+    tokens a second: the program is preloaded). ``submission.csv`` is always the output of
+    the last run that wrote a valid one: a run that fails or writes none leaves it as it was
+    and counts as bad; after ``RESCUE_AFTER`` bad runs, ``rescue`` replaces ``train.py``.
+    The model is told either way."""
     from aiscientist.grading.validity import CachedCheck, check_submission
 
     sample = view.path("task/public/sample_submission.csv")
     csv = view.path("submission/submission.csv")
     problems = CachedCheck(csv, lambda: check_submission(csv, sample))
     last = {"failed": False, "written": 0.0, "bad_runs": 0}
+
+    def train(a: Any) -> tuple[str, bool]:
+        """Run ``a`` (the training command); whether it ended well with a valid new csv. The
+        csv it replaces is put back when it did not."""
+        kept = csv.with_name("submission.csv.kept")
+        if csv.is_file():
+            csv.replace(kept)
+        out = shell.fn(a)
+        ok = out.startswith("[ok") and csv.is_file() and not problems()
+        if kept.is_file():
+            if ok:
+                kept.unlink()
+            else:
+                kept.replace(csv)
+        return out, ok
+
     if rescue and not view.exists("submission/train.py"):
         view.write_text("submission/train.py", rescue)
+        fixed = {"command": TRAIN_COMMAND, "timeout_s": TRAIN_TIMEOUT_S}
+        _, ok = train(shell.args.model_validate(fixed))
+        last.update(failed=not ok, written=_mtime(view, "submission/train.py"))
         view.append_text(
             "agent/impl_log.md",
-            "Steering: no train.py yet; the framework's baseline for this task was written there.",
+            "Steering: no train.py yet; the framework's baseline for this task was written "
+            f"there and run: {'a valid submission.csv' if ok else 'it failed'}.",
         )
 
     def run(a: Any) -> str:
-        out = shell.fn(a)
         if a.command.strip() != TRAIN_COMMAND:
-            return out
-        last["failed"] = not out.startswith("[ok")
+            return shell.fn(a)
+        out, ok = train(a)
+        last["failed"] = not ok
         last["written"] = _mtime(view, "submission/train.py")
-        if not problems():
+        if ok:
             return out
         last["bad_runs"] += 1
         current = (
@@ -415,9 +437,9 @@ def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None 
     def todo() -> list[Todo]:
         if not view.exists("submission/train.py") or not sample.is_file():
             return []
-        if not problems():
-            return []
         edited = _mtime(view, "submission/train.py") != last["written"]
+        if not problems() and not last["failed"] and not (edited and last["written"]):
+            return []  # valid, and the program that wrote it is the one there
         if last["failed"] and not edited:
             path = {"path": "submission/train.py"}
             fix = "fix submission/train.py (its last run failed)"

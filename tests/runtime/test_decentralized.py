@@ -197,7 +197,8 @@ def test_killed_peers_claim_was_taken_over_after_its_lease_expired(
 
 NOTHING_WRITTEN = """\
 peer-0/propose:
-  - tool_calls: [{name: propose, arguments: {title: "Tune the model", description: "A better model.", tags: [model]}}]
+  - tool_calls:
+      - {name: propose, arguments: {title: "Tune the model", description: "Better.", tags: [m]}}
 peer-1/propose: []
 peer-0/critique: &critique
   - tool_calls: [{name: critique, arguments: {accept: true, note: "Worth a run."}}]

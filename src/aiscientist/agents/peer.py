@@ -420,14 +420,15 @@ class Peer:
         gives a valid result. Returns that as a prompt section with the standard changes not
         yet tried (``agents/ideas.py``)."""
         mine, champion = f"{area}/train.py", "submission/train.py"
-        if not self.view.exists(mine):
+        if self.view.exists(mine):
+            program = self.view.read_text(mine)
+        else:
             program = (
                 self.view.read_text(champion)
                 if self.view.exists(champion)
                 else baseline_program(task_metric(self.run_dir))
             )
             self.view.write_text(mine, program)
-        program = self.view.read_text(mine)
         return (
             "\n\nYour area already holds train.py, the best program so far (it runs and "
             "writes a valid submission): make the hypothesis's change to it (replace_function "

@@ -21,6 +21,7 @@ from aiscientist.hypotheses.champion import measured_noise
 from aiscientist.hypotheses.store import load_tree
 from aiscientist.hypotheses.tree import HypothesisTree
 from aiscientist.messages import RunManifest
+from aiscientist.report.data import END_STATES
 from aiscientist.workspace.journal import Journal
 from aiscientist.workspace.rundir import read_manifest
 
@@ -247,10 +248,8 @@ def watch(
     until it reaches an end state (returns its status, ``ended`` for a workspace) or Ctrl-C
     (returns ``"interrupted"``). Only reads files, so it outlives a driver that dies or is
     resumed; an unreadable frame keeps the last one."""
-    from aiscientist.report.data import END_STATES
-
-    good, _ = _frame(run_dir)  # a directory that is no run fails here, once
-    try:
+    try:  # Ctrl-C at any point of it, the first frame too, is a clean stop
+        good, _ = _frame(run_dir)  # a directory that is no run fails here, once
         with Live(good, console=console, auto_refresh=False, transient=False) as live:
             while True:
                 status: str = ""

@@ -13,7 +13,7 @@ import pytest
 
 from aiscientist.agents.baseline import baseline_program
 from aiscientist.agents.code_repair import replace_function
-from aiscientist.agents.ideas import IDEAS, ideas_block, untried
+from aiscientist.agents.ideas import IDEAS, describe_change, ideas_block, untried
 from aiscientist.grading.competition import grade_competition
 from aiscientist.tasks import load_task
 from aiscientist.tasks.synthetic import SHAPES, make_task
@@ -67,3 +67,23 @@ def test_an_idea_an_experiment_ran_is_not_offered_again(tmp_path: Path) -> None:
     # functions is offered nothing
     assert first not in untried(tried, [])
     assert ideas_block("print('hello')\n", tmp_path) == ""
+
+
+def test_a_change_is_named_by_its_standard_change_or_by_what_it_now_does() -> None:
+    """What a refine session reports (and its experiment's hypothesis is titled by) is read
+    from the code: the standard change, whatever its numbers; else the new estimator; else
+    the names a function now uses."""
+    base = baseline_program("rmse")
+    boosting = next(i for i in IDEAS if i.function == "make_model")
+    tuned = boosting.code.replace("0.05", "0.1")
+    changed, _ = replace_function(base, "make_model", tuned)
+    assert describe_change(base, changed) == f"make_model: {boosting.title}"
+    ridge, _ = replace_function(base, "make_model", "def make_model(kind):\n    return Ridge()\n")
+    assert describe_change(base, ridge) == "make_model: returns Ridge()"
+    cols = (
+        "def add_features(df):\n    df = df.copy()\n    df['sq'] = df.iloc[:, 0] ** 2\n"
+        "    return df\n"
+    )
+    more, _ = replace_function(base, "add_features", cols)
+    assert describe_change(base, more).startswith("add_features: now uses ")
+    assert describe_change(base, base) == "" and describe_change(base, "def (") == ""

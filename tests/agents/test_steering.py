@@ -34,10 +34,10 @@ def test_implementation_is_held_to_a_train_py_that_runs(tmp_path: Path) -> None:
     model = ScriptedModel(
         [
             act("write_file", path="submission/train.py", content="raise SystemExit('boom')\n"),
-            act("shell", command="python train.py"),  # fails
+            # the framework runs it at once (every argument fixed: no model call); it fails
             act("read_file", path="task/description.md"),  # no progress: next action forced
             act("write_file", path="submission/train.py", content=GOOD),
-            act("shell", command="python train.py"),  # writes a valid submission.csv
+            # run at once again: a valid submission.csv
             act("finish", summary="train.py runs"),
         ]
     )
@@ -48,17 +48,26 @@ def test_implementation_is_held_to_a_train_py_that_runs(tmp_path: Path) -> None:
     names = [offered(s) for s in model.schemas]  # type: ignore[arg-type]
     # the framework's program ran first (a valid submission before anything clever); once
     # the model changed train.py, finish is withheld until the new program writes a valid csv
+    assert len(names) == 4, "the training runs are made without the model"
     assert "finish" in names[0]
-    assert all("finish" not in n for n in names[1:5]), "finish withheld until the csv is valid"
-    assert names[3] == ["write_file"], "after a failed run and a stalled step: rewrite train.py"
-    forced = model.schemas[3]["anyOf"][0]["properties"]["arguments"]["properties"]  # type: ignore[index]
+    assert all("finish" not in n for n in names[1:3]), "finish withheld until the csv is valid"
+    assert names[2] == ["write_file"], "after a failed run and a stalled step: rewrite train.py"
+    forced = model.schemas[2]["anyOf"][0]["properties"]["arguments"]["properties"]  # type: ignore[index]
     assert forced["path"] == {"const": "submission/train.py"}
-    assert "finish" in names[5]
+    assert "finish" in names[3]
     assert (run_dir / "submission" / "submission.csv").read_text().startswith("id,target")
     transcript = run_dir / "journal/transcripts/implementation/del-steer.jsonl"
-    tools = [json.loads(x) for x in transcript.read_text().splitlines()]
-    outs = [m["content"] for m in tools if m["role"] == "tool"]
+    messages = [json.loads(x) for x in transcript.read_text().splitlines()]
+    outs = [m["content"] for m in messages if m["role"] == "tool"]
     assert any("boom" in o and "[Before you can finish: fix submission/train.py" in o for o in outs)
+    runs = [
+        c
+        for m in messages
+        if m["role"] == "assistant"
+        for c in m.get("tool_calls") or []
+        if c["name"] == "shell"
+    ]
+    assert len(runs) == 2 and all(c["id"].startswith("steered_") for c in runs)
 
 
 def test_steered_python_writes_get_their_missing_imports(tmp_path: Path) -> None:

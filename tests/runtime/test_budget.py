@@ -141,3 +141,25 @@ def test_wall_clock_of_earlier_sessions_counts(ray_local: None, tmp_path: Path, 
     assert m.status == "budget_exhausted", m.note
     assert RunLedger(run_dir).usage().calls == 0
     assert 75.0 < m.spend.wall_seconds < 75.0 + (time.monotonic() - started) + 1
+
+
+@pytest.mark.parametrize("mode", ["hierarchical", "aide"])
+def test_a_call_still_running_past_the_wall_budget_is_cut_and_the_run_graded(
+    ray_local: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A model call that takes far longer than the budget left (a 1.5B model took 455 s of a
+    12-minute budget once) does not hold the run: the driver stops the agent soon after the
+    budget ends and grades what the workspace holds (the submission-first fallback here)."""
+    monkeypatch.setattr("aiscientist.agents.ledger.OVERRUN_S", 2.0)
+    role = "aide" if mode == "aide" else "orchestrator"
+    script = tmp_path / "slow.yaml"
+    script.write_text(yaml.safe_dump({role: [{"content": "thinking", "seconds": 600}]}))
+    cfg = config(mode, script, "budget.wall_minutes=0.25")
+    run_dir = create_run("friedman-regression", cfg, root=tmp_path / "runs")
+    started = time.monotonic()
+    m = execute_run(run_dir, cfg)
+    took = time.monotonic() - started
+    assert m.status == "budget_exhausted", m.note
+    assert "after the wall-clock budget ended" in m.note
+    assert took < 120, f"the run waited {took:.0f} s for a 600 s model call"
+    assert m.grade is not None and m.grade["valid"], m.grade

@@ -124,29 +124,62 @@ IDEAS = (
 )
 
 
-def _functions(source: str) -> dict[str, frozenset[str]]:
-    """Top-level functions of ``source`` by name, each as the names it uses (variables,
-    attributes, keyword arguments), constants ignored: a copy of an idea with other numbers
-    is that idea tried. {} when ``source`` does not parse."""
+def _defs(source: str) -> dict[str, ast.FunctionDef]:
+    """Top-level functions of ``source`` by name ({} when it does not parse)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return {}
-    out = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            names = set()
-            for n in ast.walk(node):
-                if isinstance(n, ast.Name):
-                    names.add(n.id)
-                elif isinstance(n, ast.Attribute):
-                    names.add(n.attr)
-                elif isinstance(n, ast.keyword) and n.arg:
-                    names.add(n.arg)
-                elif isinstance(n, ast.alias):
-                    names.add(n.asname or n.name)
-            out[node.name] = frozenset(names)
-    return out
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def _names(node: ast.AST) -> frozenset[str]:
+    """The names ``node`` uses (variables, attributes, keyword arguments), constants ignored:
+    a copy of an idea with other numbers is that idea."""
+    names = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            names.add(n.attr)
+        elif isinstance(n, ast.keyword) and n.arg:
+            names.add(n.arg)
+        elif isinstance(n, ast.alias):
+            names.add(n.asname or n.name)
+    return frozenset(names)
+
+
+def _functions(source: str) -> dict[str, frozenset[str]]:
+    """Top-level functions of ``source`` by name, each as the names it uses."""
+    return {name: _names(node) for name, node in _defs(source).items()}
+
+
+def describe_change(before: str, after: str) -> str:
+    """One line naming what ``after`` changed in ``before``'s functions: the standard change a
+    changed function is, else what it now returns (a new estimator) or the names it now uses
+    (new columns); '' when no function changed or ``after`` does not parse."""
+    old, new = _defs(before), _defs(after)
+    parts = []
+    for name, node in new.items():
+        if name in old and ast.dump(old[name]) == ast.dump(node):
+            continue
+        names = _names(node)
+        idea = next(
+            (i for i in IDEAS if i.function == name and _functions(i.code).get(name) == names),
+            None,
+        )
+        returned = [
+            n.value for n in ast.walk(node) if isinstance(n, ast.Return) and n.value is not None
+        ]
+        if idea is not None:
+            gist = idea.title
+        elif returned and not isinstance(returned[-1], ast.Name):
+            gist = "returns " + ast.unparse(returned[-1])
+        else:
+            added = sorted(names - (_names(old[name]) if name in old else frozenset()))
+            gist = "now uses " + ", ".join(added[:8]) if added else "rewritten"
+        parts.append(f"{name}: {gist}")
+    return "; ".join(parts)[:300]
 
 
 def tried_programs(run_dir: Path) -> list[str]:

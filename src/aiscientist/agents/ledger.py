@@ -152,6 +152,21 @@ def run_budget(config: RunConfig) -> Budget:
     return Budget(usd=b.usd, tokens=b.tokens, wall_seconds=wall)
 
 
+OVERRUN_S = 60.0
+"""How long past the wall-clock budget a driver waits for the run's agents (a model call in
+flight when the budget ends can take minutes on a small local model) before it stops them
+and grades what is in the workspace."""
+
+
+def wait_left(run_dir: Path, config: RunConfig) -> float | None:
+    """Seconds a driver still waits for the run's agents: the wall-clock budget left, plus
+    ``OVERRUN_S``; None without a wall-clock budget."""
+    wall = config.budget.wall_minutes
+    if wall is None:
+        return None
+    return max(0.0, wall * 60 - RunLedger(Path(run_dir)).elapsed()) + OVERRUN_S
+
+
 def run_guard(run_dir: Path, config: RunConfig) -> BudgetGuard:
     """A guard of the run's one budget over its ledger (every actor makes its own)."""
     return BudgetGuard(run_budget(config), ledger=RunLedger(Path(run_dir)))

@@ -4,7 +4,8 @@
 calls it asks for, record usage. How a model turns replies into tool calls is the model's own
 business (``models/json_actions.py`` for small models); a reply it cannot read comes back as
 ``ModelFormatError`` and is shown to the model. A steered session (``agents/steering.py``)
-also has its next call narrowed and repeated reads refused. A resumed session is handed the
+also has its next call narrowed and repeated reads refused; a narrowed call whose every
+argument is fixed is made without asking the model. A resumed session is handed the
 replies its transcript recorded (``agents/transcript.py``) and serves them before asking the
 model again.
 """
@@ -20,7 +21,7 @@ from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.context import compact
 from aiscientist.agents.steering import Steering
 from aiscientist.agents.tools import Finished, ToolSet
-from aiscientist.agents.transcript import FORMAT_ERROR, PRELOADED, Replay
+from aiscientist.agents.transcript import FORMAT_ERROR, PRELOADED, STEERED, Replay
 from aiscientist.errors import BudgetExhaustedError, ModelFormatError
 from aiscientist.messages import Usage
 from aiscientist.models.base import (
@@ -122,6 +123,14 @@ class Agent:
             prompt.append(status)
             self._log(status)
         specs, choice = self.steering.offer() if self.steering else (self.tools.specs(), "auto")
+        settled = self.steering.settled() if self.steering and not self.replay else None
+        if settled is not None:  # every argument is fixed: made without asking the model
+            self.steps += 1
+            call = ToolCall(settled.name, settled.arguments, f"{STEERED}{self.steps}")
+            self._add(ChatMessage("assistant", "", tool_calls=(call,)))
+            out = self._execute(call)
+            self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
+            return
         started = time.monotonic()
         try:
             reply = self._ask(prompt, specs, choice)

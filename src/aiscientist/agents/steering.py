@@ -9,7 +9,10 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
   ``tool_choice``;
 - **no repeat reads** (``Steering.refuse``): the same read twice in a row is refused (its
   result is already in the conversation; small models otherwise loop on it);
-- **forced calls keep their fixed arguments** (``Steering.pin``), whatever the model wrote;
+- **forced calls keep their fixed arguments** (``Steering.pin``), whatever the model wrote,
+  and a forced call whose every argument is fixed is made without the model
+  (``Steering.settled``: the refine loop's delegations, the training run, submit, wait, and
+  the reports that end a refine session, naming its change, and an experimentation session);
 - **the per-role rules below**, as data (``RULES``), applied to the role's tools
   (``steer_tools``): the orchestrator is walked through its task kind's first loop
   (``FIRST_LOOPS``, then ``REPAIR_LOOP`` while the submission is invalid, then on an improve
@@ -33,8 +36,11 @@ from collections.abc import Callable
 from typing import Any
 
 from aiscientist.agents.code_repair import repair_python
+from aiscientist.agents.ideas import describe_change
 from aiscientist.agents.tools import Todo, Tool, ToolSet
 from aiscientist.errors import ToolError
+from aiscientist.experiments.records import read_result
+from aiscientist.messages import ExperimentResult
 from aiscientist.models.base import ToolCall, ToolChoice, ToolSpec
 from aiscientist.workspace.view import WorkspaceView
 
@@ -152,6 +158,18 @@ class Steering:
             return call
         return ToolCall(call.name, {**call.arguments, **f.fixed}, call.id)
 
+    def settled(self) -> ToolCall | None:
+        """This step's forced call when its fixed arguments are all of its arguments: nothing
+        is left for the model to choose, so it is not asked (a call of a 1.5B model costs
+        5-60 s here, and a refine loop is mostly such calls)."""
+        f = self._forced
+        if f is None or len(f.allowed) != 1:
+            return None
+        tool = self.tools.tools.get(f.allowed[0])
+        if tool is None or not set(tool.args.model_fields) <= set(f.fixed):
+            return None
+        return ToolCall(tool.name, dict(f.fixed), "")
+
     def remember(self, call: ToolCall) -> bool:
         """Note ``call`` as the latest; True when it repeats the previous call and only reads."""
         key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
@@ -196,7 +214,7 @@ def steer_tools(
         elif t.name == "replace_function" and mode == "refine" and "train_until_valid" in rules:
             t = one_change_first(t, view)
         elif t.name == "shell" and "train_until_valid" in rules:
-            t = until_submission_valid(t, view, rescue)
+            t = until_submission_valid(t, view, rescue, refine=mode == "refine")
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
             t = through_first_loop(t, delegated, kind, summary_of or (lambda _role: ""))
         elif t.name == "submit_experiment" and "experiment_now" in rules:
@@ -283,13 +301,26 @@ def experiment_now(
     """``submit_experiment`` whose advice (submit, then wait) is forced at once, with the
     training command fixed, the delegation's ``instruction`` as the description (the title of
     the hypothesis it tests: the change, in a refine loop) and the configured GPU demand (a
-    1.5B model asks for a GPU the cluster lacks, is refused, and asks again)."""
+    1.5B model asks for a GPU the cluster lacks, is refused, and asks again). Once the result
+    is read the session finishes, reporting it (``result_line``)."""
     advice_of = submit.todo or (lambda: [])
+    submitted: list[str] = []
+
+    def fn(a: Any) -> str:
+        out = submit.fn(a)
+        submitted.extend(out.split()[1:2])  # "submitted <exp_id> ..."
+        return out
 
     def todo() -> list[Todo]:
+        advice = advice_of()
+        result = read_result(view.root, submitted[-1]) if submitted and not advice else None
+        if result is not None:  # its result is read: the session reports it and ends
+            report = {"summary": result_line(result)}
+            done = "finish: the result is in"
+            return [Todo(done, "finish", report, blocks_finish=False, patience=0)]
         out = []
-        for t in advice_of():
-            fixed = dict(t.fixed)
+        for t in advice:
+            fixed: dict[str, Any] = dict(t.fixed)
             if t.tool == "submit_experiment":
                 command = "bash reproduce.sh" if view.exists("submission/reproduce.sh") else ""
                 if not command and view.exists("submission/train.py"):
@@ -298,12 +329,21 @@ def experiment_now(
                 fixed.update({"description": instruction[:200]} if instruction else {})
                 # a new hypothesis: a 1.5B model names an experiment as its parent, 10 times
                 fixed.update({"hypothesis": "", "parent": "", "num_gpus": num_gpus})
+                # and the defaults of the rest: the call is then the framework's to make
+                fixed.update({"outputs": ["submission.csv"], "seed": 0, "timeout_s": None})
             if t.tool == "wait_experiments":  # every one in flight (a 1.5B model invents ids)
                 fixed.update({"exp_ids": [], "timeout_s": 900.0})
             out.append(dataclasses.replace(t, fixed=fixed, patience=0))
         return out
 
-    return dataclasses.replace(submit, todo=todo)
+    return dataclasses.replace(submit, fn=fn, todo=todo)
+
+
+def result_line(r: ExperimentResult) -> str:
+    """An experiment's result in one line (what a steered experimentation session reports)."""
+    if r.verified_score is not None:
+        return f"{r.exp_id} {r.status}: verified score {r.verified_score:.6g}"
+    return f"{r.exp_id} {r.status}, no verified score: {' '.join(r.summary.split())[:200]}"
 
 
 def first_loop_next(delegated: list[tuple[str, str]], kind: str = "replicate") -> int:
@@ -339,7 +379,7 @@ def through_first_loop(
         blocked = any(t.blocks_finish for t in needed)
         if step >= len(loop) and not needed and kind != "improve":
             return needed
-        fixed: dict[str, str] = {}
+        fixed: dict[str, Any] = {}
         if step < len(loop):
             role, mode = loop[step]
             why = f"step {step + 1} of the first loop"
@@ -355,6 +395,7 @@ def through_first_loop(
             fixed["instruction"] = (
                 TEST_INSTRUCTION.format(summary=summary) if changed else REFINE_INSTRUCTION
             )
+            fixed["inputs"] = []  # the refine session is handed the champion's program
         fixed = {"role": role, "mode": mode, **fixed}  # "" too: the model repeats the last
         what = f"delegate {role}{f' (mode {mode})' if mode else ''}"
         patience = 0 if blocked or kind == "improve" else 1_000_000
@@ -364,7 +405,9 @@ def through_first_loop(
     return dataclasses.replace(finish, todo=todo)
 
 
-def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None = None) -> Tool:
+def until_submission_valid(
+    shell: Tool, view: WorkspaceView, rescue: str | None = None, refine: bool = False
+) -> Tool:
     """The implementation shell of an improve task, holding the model to the contract: run
     ``python train.py`` until ``submission/submission.csv`` is valid, and after a failed run,
     rewrite ``train.py`` (its error is in the conversation). A session that starts with no
@@ -373,13 +416,15 @@ def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None 
     tokens a second: the program is preloaded). ``submission.csv`` is always the output of
     the last run that wrote a valid one: a run that fails or writes none leaves it as it was
     and counts as bad; after ``RESCUE_AFTER`` bad runs, ``rescue`` replaces ``train.py``.
-    The model is told either way."""
+    The model is told either way. A ``refine`` session whose changed program ran and wrote a
+    valid submission finishes, its summary naming the change (``describe_change``)."""
     from aiscientist.grading.validity import CachedCheck, check_submission
 
     sample = view.path("task/public/sample_submission.csv")
     csv = view.path("submission/submission.csv")
     problems = CachedCheck(csv, lambda: check_submission(csv, sample))
     last = {"failed": False, "written": 0.0, "bad_runs": 0}
+    start = view.read_text("submission/train.py") if view.exists("submission/train.py") else ""
 
     def train(a: Any) -> tuple[str, bool]:
         """Run ``a`` (the training command); whether it ended well with a valid new csv. The
@@ -439,6 +484,11 @@ def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None 
             return []
         edited = _mtime(view, "submission/train.py") != last["written"]
         if not problems() and not last["failed"] and not (edited and last["written"]):
+            current = view.read_text("submission/train.py")
+            if refine and last["written"] and current != start:  # the change works: report it
+                what = describe_change(start, current) or "changed submission/train.py"
+                done = "finish: the changed program ran and wrote a valid submission"
+                return [Todo(done, "finish", {"summary": what}, blocks_finish=False, patience=0)]
             return []  # valid, and the program that wrote it is the one there
         if last["failed"] and not edited:
             path = {"path": "submission/train.py"}
@@ -448,7 +498,7 @@ def until_submission_valid(shell: Tool, view: WorkspaceView, rescue: str | None 
         # a refused argument, 14 times in a row
         cmd = {"command": TRAIN_COMMAND, "timeout_s": TRAIN_TIMEOUT_S}
         run_it = "run python train.py so that submission/submission.csv is valid"
-        return [Todo(run_it, "shell", cmd, patience=2)]
+        return [Todo(run_it, "shell", cmd, patience=0)]  # a program written is run at once
 
     return dataclasses.replace(shell, fn=run, todo=todo)
 

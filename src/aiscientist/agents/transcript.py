@@ -23,6 +23,9 @@ from aiscientist.workspace import WorkspaceView
 
 PRELOADED = "preload_"
 """Id prefix of the tool calls an agent makes for its model before the first step."""
+STEERED = "steered_"
+"""Id prefix of a call the steering made for the model (every argument fixed); it is recorded
+and replayed on resume like a reply."""
 FORMAT_ERROR = "ERROR: "
 """How the agent shows a model a reply its tool protocol could not read."""
 

@@ -11,14 +11,16 @@ content) or an object::
         tool_calls: [{name: finish, arguments: {summary: "submitted"}}]
 
 A reply may name what it costs (``cost_usd: 0.01``), so USD budgets are tested without an
-API key. When a role's replies run out the model answers with a ``finish`` call, so a short script
-ends a session instead of looping. A resumed run builds the model with ``start`` = the calls
+API key, and how long it takes (``seconds: 30``: a slow model). When a role's replies run
+out the model answers with a ``finish`` call, so a short script ends a session instead of
+looping. A resumed run builds the model with ``start`` = the calls
 the role made before (its usage log), so the script goes on where it stopped.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +149,7 @@ class ScriptedModel:
             reply = _reply(self._replies[self._cursor], self._cursor)
             raw = self._replies[self._cursor]
             cost = float(raw.get("cost_usd") or 0.0) if isinstance(raw, dict) else 0.0
+            time.sleep(float(raw.get("seconds") or 0.0) if isinstance(raw, dict) else 0.0)
         self._cursor += 1
         completion_tokens = max(1, len(reply.content) // 4 + 8 * len(reply.tool_calls))
         return Completion(

@@ -16,7 +16,7 @@ from aiscientist.agents.aide import ROLE, Aide
 from aiscientist.config import RunConfig
 from aiscientist.models.registry import make_model
 from aiscientist.runtime.actors import record_placement
-from aiscientist.runtime.cluster import actor_name, fetch
+from aiscientist.runtime.cluster import actor_name, run_within_budget
 from aiscientist.runtime.local_model import local_endpoint
 from aiscientist.runtime.pool import PoolClient, start_pool
 from aiscientist.runtime.tree_actor import TREE_ROLE, RemoteTree
@@ -59,7 +59,7 @@ def run_aide(
     say("aide agent running")
     for attempt in range(AIDE_RESTARTS + 1):
         try:
-            outcome: dict[str, object] = fetch(agent.run.remote())
+            outcome = run_within_budget(agent, run_dir, config)
             break
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
             if attempt == AIDE_RESTARTS:

@@ -84,6 +84,24 @@ def fetch(ref: Any, timeout: float | None = None) -> Any:
     return ray.get(ref, timeout=timeout)
 
 
+def run_within_budget(handle: Any, run_dir: Path, config: RunConfig) -> dict[str, object]:
+    """The outcome of an agent actor's ``run()``; when it is still running ``OVERRUN_S`` past
+    the wall-clock budget (a model call in flight), the actor is killed and the outcome says
+    the budget ended, so the driver grades what the workspace holds."""
+    from aiscientist.agents.ledger import OVERRUN_S, wait_left
+
+    try:
+        outcome: dict[str, object] = fetch(handle.run.remote(), timeout=wait_left(run_dir, config))
+        return outcome
+    except ray.exceptions.GetTimeoutError:
+        ray.kill(handle, no_restart=True)
+        return {
+            "status": "budget_exhausted",
+            "summary": f"stopped {OVERRUN_S:.0f} s after the wall-clock budget ended, in the "
+            "middle of a step",
+        }
+
+
 def ray_version() -> str:
     """The installed Ray's version (for ``aiscientist doctor``)."""
     return str(ray.__version__)

@@ -27,7 +27,12 @@ from aiscientist.experiments.validation import make_dev_split
 from aiscientist.messages import SPECIALIST_ROLES, RunManifest, TaskRef
 from aiscientist.runtime.actors import ACTOR_RESTARTS, OrchestratorActor, SpecialistActor
 from aiscientist.runtime.aide import run_aide
-from aiscientist.runtime.cluster import actor_name, check_workspace, ensure_ray, fetch
+from aiscientist.runtime.cluster import (
+    actor_name,
+    check_workspace,
+    ensure_ray,
+    run_within_budget,
+)
 from aiscientist.runtime.local_model import (
     local_endpoint,
     record_local_model,
@@ -141,13 +146,12 @@ def start_actors(run_id: str, run_dir: Path, config: RunConfig) -> tuple[Any, li
     return orch, [*actors, orch]
 
 
-def drive(orch: Any, say: Progress) -> dict[str, object]:
+def drive(orch: Any, run_dir: Path, config: RunConfig, say: Progress) -> dict[str, object]:
     """``orch.run()``, called again when the orchestrator died and Ray restarted it (it
-    re-enters from the workspace)."""
+    re-enters from the workspace); stopped a little after the wall-clock budget ends."""
     for attempt in range(ACTOR_RESTARTS + 1):
         try:
-            outcome: dict[str, object] = fetch(orch.run.remote())
-            return outcome
+            return run_within_budget(orch, run_dir, config)
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             if "creation task" in str(exc):  # its constructor raised: restarting cannot help
                 raise ClusterError(f"the orchestrator could not start: {_last_line(exc)}") from exc
@@ -261,7 +265,7 @@ def execute_run(run_dir: Path, config: RunConfig, progress: Progress | None = No
             if follower is not None:
                 follower.start()
             try:
-                outcome = drive(orch, say)
+                outcome = drive(orch, run_dir, config, say)
             finally:
                 if follower is not None:
                     follower.stop()

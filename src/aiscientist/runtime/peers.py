@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import ray
 
-from aiscientist.agents.ledger import RunLedger
+from aiscientist.agents.ledger import RunLedger, wait_left
 from aiscientist.agents.peer import Peer
 from aiscientist.agents.tree_tools import adopt_champion
 from aiscientist.config import RunConfig
@@ -160,9 +160,8 @@ def run_peers(
     restarts = dict.fromkeys(names, 0)
     outcomes: dict[str, dict[str, Any]] = {}
     ledger = RunLedger(run_dir)  # the peers' one budget; its spend goes to run.json live
-    wall = config.budget.wall_minutes
-    left_s = None if wall is None else max(0.0, wall * 60 - ledger.elapsed())
-    deadline = None if left_s is None else time.monotonic() + left_s + 60
+    left_s = wait_left(run_dir, config)
+    deadline = None if left_s is None else time.monotonic() + left_s
     timed_out = False
     while refs:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -6,11 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aiscientist.agents.specialists import Specialist
+from aiscientist.agents.steering import BASELINE_SUMMARY, with_code_repair
+from aiscientist.agents.workspace_tools import ToolContext, write_tools
 from aiscientist.config import load_config
+from aiscientist.errors import ToolError
 from aiscientist.messages import Delegation
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.runtime.driver import create_run
+from aiscientist.workspace import WorkspaceView
 
 GOOD = (
     "import os, shutil\n"
@@ -31,10 +37,11 @@ def test_implementation_is_held_to_a_train_py_that_runs(tmp_path: Path) -> None:
         overrides=["sandbox.kind=local", "models.tool_protocol=json", "models.steering=on"]
     )
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
+    # the program an earlier session left: the framework runs it at once (every argument
+    # fixed: no model call), and it fails
+    (run_dir / "submission" / "train.py").write_text("raise SystemExit('boom')\n")
     model = ScriptedModel(
         [
-            act("write_file", path="submission/train.py", content="raise SystemExit('boom')\n"),
-            # the framework runs it at once (every argument fixed: no model call); it fails
             act("read_file", path="task/description.md"),  # no progress: next action forced
             act("write_file", path="submission/train.py", content=GOOD),
             # run at once again: a valid submission.csv
@@ -46,15 +53,13 @@ def test_implementation_is_held_to_a_train_py_that_runs(tmp_path: Path) -> None:
     )
     assert result.status == "ok" and result.summary.text == "train.py runs"
     names = [offered(s) for s in model.schemas]  # type: ignore[arg-type]
-    # the framework's program ran first (a valid submission before anything clever); once
-    # the model changed train.py, finish is withheld until the new program writes a valid csv
-    assert len(names) == 4, "the training runs are made without the model"
-    assert "finish" in names[0]
-    assert all("finish" not in n for n in names[1:3]), "finish withheld until the csv is valid"
-    assert names[2] == ["write_file"], "after a failed run and a stalled step: rewrite train.py"
-    forced = model.schemas[2]["anyOf"][0]["properties"]["arguments"]["properties"]  # type: ignore[index]
+    # finish is withheld until the program there writes a valid csv
+    assert len(names) == 3, "the training runs are made without the model"
+    assert all("finish" not in n for n in names[:2]), "finish withheld until the csv is valid"
+    assert names[1] == ["write_file"], "after a failed run and a stalled step: rewrite train.py"
+    forced = model.schemas[1]["anyOf"][0]["properties"]["arguments"]["properties"]  # type: ignore[index]
     assert forced["path"] == {"const": "submission/train.py"}
-    assert "finish" in names[3]
+    assert "finish" in names[2]
     assert (run_dir / "submission" / "submission.csv").read_text().startswith("id,target")
     transcript = run_dir / "journal/transcripts/implementation/del-steer.jsonl"
     messages = [json.loads(x) for x in transcript.read_text().splitlines()]
@@ -129,13 +134,12 @@ def test_a_dead_end_is_left_through_the_frameworks_baseline(tmp_path: Path) -> N
     )
     run_dir = create_run("friedman-regression", cfg, root=tmp_path)
     empty = "import pandas as pd\nimport numpy as np\n"
+    (run_dir / "submission" / "train.py").write_text(empty)  # run at once: ok, writes nothing
     model = ScriptedModel(
         [
-            act("write_file", path="submission/train.py", content=empty),
-            act("shell", command="python train.py"),  # ok, writes nothing
-            act("shell", command="python train.py"),
+            act("shell", command="python train.py"),  # the model reruns it
             act("shell", command="python train.py"),  # third: the baseline replaces it
-            act("shell", command="python train.py"),  # the baseline runs
+            # the baseline runs at once
             act("finish", summary="valid submission"),
         ]
     )
@@ -165,32 +169,32 @@ def test_a_session_without_train_py_starts_from_the_baseline(tmp_path: Path) -> 
         overrides=["sandbox.kind=local", "models.tool_protocol=json", "models.steering=on"]
     )
     run_dir = create_run("land-cover", cfg, root=tmp_path)
-    model = ScriptedModel(
-        [
-            act("write_file", path="submission/train.py", content="\n"),
-            act("write_file", path="submission/train.py", content="# Improved submission\n"),
-            act("shell", command="python train.py"),
-            act("finish", summary="baseline runs"),
-        ]
-    )
+    model = ScriptedModel([act("write_file", path="submission/train.py", content="\n")])
     result = Specialist("implementation", run_dir, cfg, model).handle(
         Delegation(id="del-seed", role="implementation", instruction="write the code")
     )
-    assert result.status == "ok", result.summary.text
+    # the baseline ran valid: the session ends there, without a model call (the refine loop
+    # changes the program one function at a time)
+    assert result.status == "ok" and result.summary.text.endswith(BASELINE_SUMMARY)
+    assert model.schemas == []
     assert 'KIND = "probability"' in (run_dir / "submission" / "train.py").read_text()
     from aiscientist.grading.competition import grade_competition
     from aiscientist.tasks import load_task
 
     grade = grade_competition(load_task("land-cover"), run_dir / "submission" / "submission.csv")
     assert grade.valid and grade.score is not None
-    transcript = (run_dir / "journal/transcripts/implementation/del-seed.jsonl").read_text()
-    assert transcript.count("refused: submission/train.py would hold no code") == 2
-    first_read = json.loads(transcript.splitlines()[3])  # the first preloaded file
-    assert 'KIND = "probability"' in first_read["content"]
     assert (
         "baseline for this task was written there"
         in (run_dir / "agent" / "impl_log.md").read_text()
     )
+    # an empty program (what it wrote twice) is refused
+    view = WorkspaceView(run_dir, "implementation")
+    plain = next(t for t in write_tools(ToolContext(view=view, sandbox=cfg.sandbox)))
+    write = with_code_repair(plain)
+    for empty in ("\n", "# Improved submission\n"):
+        with pytest.raises(ToolError, match="would hold no code"):
+            write.fn(write.args(path="submission/train.py", content=empty))
+    assert 'KIND = "probability"' in (run_dir / "submission" / "train.py").read_text()
 
 
 def test_the_implementation_prompt_shows_a_program_of_the_tasks_shape(tmp_path: Path) -> None:
@@ -288,7 +292,9 @@ def test_a_valid_submission_comes_first_and_a_failed_run_keeps_it(tmp_path: Path
     assert "baseline for this task was written there and run: a valid" in view.read_text(
         "agent/impl_log.md"
     )
-    assert tool.todo is not None and tool.todo() == []  # nothing owed: it may finish
+    assert tool.todo is not None
+    (done,) = tool.todo()  # nothing owed: the session reports the baseline and ends
+    assert done.tool == "finish" and not done.blocks_finish
     first = csv.read_bytes()
 
     for broken in ("raise SystemExit('boom')\n", "print('writes nothing')\n"):
@@ -298,3 +304,36 @@ def test_a_valid_submission_comes_first_and_a_failed_run_keeps_it(tmp_path: Path
         (todo,) = tool.todo()
         assert todo.tool == "write_file"  # the last run failed: fix train.py
     assert not (run_dir / "submission" / "submission.csv.kept").exists()
+
+
+def test_a_refine_session_fixes_one_function_and_falls_back_to_the_champion(
+    tmp_path: Path,
+) -> None:
+    """A change that fails is fixed with replace_function (a 1.5B model rewriting the whole
+    130-line program takes minutes and mangles it); after three bad runs the program the
+    session started from (the champion's) comes back, not the framework's baseline."""
+    from aiscientist.agents.baseline import baseline_program
+    from aiscientist.agents.steering import RESCUE_AFTER, until_submission_valid
+    from aiscientist.agents.workspace_tools import ShellArgs, shell_tool
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("friedman-regression", cfg, root=tmp_path)
+    view = WorkspaceView(run_dir, "implementation")
+    champion = baseline_program("rmse").replace(
+        "(random_state=SEED)", "(max_iter=150, random_state=SEED)"
+    )
+    assert champion != baseline_program("rmse")
+    view.write_text("submission/train.py", champion)
+    shell = shell_tool(ToolContext(view=view, sandbox=cfg.sandbox, home="submission"))
+    tool = until_submission_valid(shell, view, baseline_program("rmse"), refine=True)
+    assert tool.todo is not None
+    for n in range(RESCUE_AFTER):
+        view.write_text("submission/train.py", champion + "\nraise SystemExit('broken change')\n")
+        tool.fn(ShellArgs(command="python train.py"))
+        if n < RESCUE_AFTER - 1:
+            (todo,) = tool.todo()
+            assert todo.tool == "replace_function" and todo.fixed == {"path": "submission/train.py"}
+    assert view.read_text("submission/train.py") == champion
+    assert "replaced by the program this session started from" in view.read_text(
+        "agent/impl_log.md"
+    )

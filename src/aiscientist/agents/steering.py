@@ -113,6 +113,9 @@ TEST_INSTRUCTION = "test the change: {summary}"
 TRAIN_COMMAND = "python train.py"
 TRAIN_TIMEOUT_S = 300.0
 """The timeout of the training run the steering forces."""
+BASELINE_SUMMARY = "the framework's baseline program ran and wrote a valid submission.csv"
+"""What a session that started without ``train.py`` reports once the baseline written there
+ran valid (it ends at once: the refine loop improves the program)."""
 RESCUE_AFTER = 3
 """Runs of ``train.py`` without a valid ``submission.csv`` before the framework's baseline
 (``agents/baseline.py``) replaces it: the way out of a dead end."""
@@ -409,15 +412,18 @@ def until_submission_valid(
     shell: Tool, view: WorkspaceView, rescue: str | None = None, refine: bool = False
 ) -> Tool:
     """The implementation shell of an improve task, holding the model to the contract: run
-    ``python train.py`` until ``submission/submission.csv`` is valid, and after a failed run,
-    rewrite ``train.py`` (its error is in the conversation). A session that starts with no
-    ``train.py`` starts with ``rescue`` there, run once at once (a valid submission before
-    anything clever; a working program to improve, not a 130-line example to copy at a few
-    tokens a second: the program is preloaded). ``submission.csv`` is always the output of
-    the last run that wrote a valid one: a run that fails or writes none leaves it as it was
-    and counts as bad; after ``RESCUE_AFTER`` bad runs, ``rescue`` replaces ``train.py``.
-    The model is told either way. A ``refine`` session whose changed program ran and wrote a
-    valid submission finishes, its summary naming the change (``describe_change``)."""
+    ``python train.py`` as soon as it is written, until ``submission/submission.csv`` is
+    valid, and after a failed run, rewrite ``train.py`` (its error is in the conversation).
+    A session that starts with no ``train.py`` starts with ``rescue`` there, run at once (a
+    valid submission before anything clever), and once that is valid it ends
+    (``BASELINE_SUMMARY``): the refine loop improves the program one function at a time, not
+    a 1.5B model copying a 130-line program at a few tokens a second. ``submission.csv`` is
+    always the output of the last run that wrote a valid one: a run that fails or writes
+    none leaves it as it was and counts as bad; after ``RESCUE_AFTER`` bad runs, ``rescue``
+    replaces ``train.py``. The model is told either way. A ``refine`` session fixes a failed
+    change with ``replace_function``, falls back to the program it started from (the
+    champion's), and once its changed program wrote a valid submission ends, its summary
+    naming the change (``describe_change``)."""
     from aiscientist.grading.validity import CachedCheck, check_submission
 
     sample = view.path("task/public/sample_submission.csv")
@@ -464,18 +470,25 @@ def until_submission_valid(
         current = (
             view.read_text("submission/train.py") if view.exists("submission/train.py") else ""
         )
-        if rescue and last["bad_runs"] >= RESCUE_AFTER and current != rescue:
-            view.write_text("submission/train.py", rescue)
+        # a refine session's way back is the program it started from (the champion's)
+        working = start if refine and start else rescue
+        if working and last["bad_runs"] >= RESCUE_AFTER and current != working:
+            view.write_text("submission/train.py", working)
+            by = (
+                "the program this session started from"
+                if working == start
+                else "the framework's baseline for this task"
+            )
             view.append_text(
                 "agent/impl_log.md",
                 f"Steering: {last['bad_runs']} runs of train.py left no valid submission.csv; "
-                "train.py was replaced by the framework's baseline for this task.",
+                f"train.py was replaced by {by}.",
             )
             last["failed"] = False
             out += (
                 f"\n\n[{last['bad_runs']} runs of train.py have not produced a valid "
-                "submission.csv, so submission/train.py was replaced by a working baseline for "
-                "this task. Run python train.py, then improve it step by step.]"
+                f"submission.csv, so submission/train.py was replaced by {by}. Run python "
+                "train.py, then improve it step by step.]"
             )
         return out
 
@@ -485,6 +498,11 @@ def until_submission_valid(
         edited = _mtime(view, "submission/train.py") != last["written"]
         if not problems() and not last["failed"] and not (edited and last["written"]):
             current = view.read_text("submission/train.py")
+            if not start and rescue and current == rescue and last["written"]:
+                # seeded and valid: the refine loop improves it, one function at a time
+                done = "finish: the framework's baseline wrote a valid submission"
+                said = {"summary": f"submission/train.py: {BASELINE_SUMMARY}"}
+                return [Todo(done, "finish", said, blocks_finish=False, patience=0)]
             if refine and last["written"] and current != start:  # the change works: report it
                 what = describe_change(start, current) or "changed submission/train.py"
                 done = "finish: the changed program ran and wrote a valid submission"
@@ -492,6 +510,9 @@ def until_submission_valid(
             return []  # valid, and the program that wrote it is the one there
         if last["failed"] and not edited:
             path = {"path": "submission/train.py"}
+            if refine:  # the function changed, not the whole program (minutes of generation)
+                fix = "fix the function you changed in submission/train.py (its run failed)"
+                return [Todo(fix, "replace_function", path, patience=1)]
             fix = "fix submission/train.py (its last run failed)"
             return [Todo(fix, "write_file", path, patience=1)]
         # the timeout fixed too: a forced call left the 1.5B model to fill it, and it wrote 0,

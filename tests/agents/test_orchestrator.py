@@ -15,7 +15,7 @@ from aiscientist.agents.orchestrator import Orchestrator
 from aiscientist.agents.specialists import Specialist
 from aiscientist.agents.steering import first_loop, first_loop_next
 from aiscientist.config import load_config
-from aiscientist.messages import SPECIALIST_ROLES, Budget, Delegation, Result
+from aiscientist.messages import SPECIALIST_ROLES, Budget, Delegation, Result, Summary
 from aiscientist.models.scripted import ScriptedModel
 from aiscientist.runtime.actors import submission_validator
 from aiscientist.runtime.driver import create_run
@@ -225,17 +225,25 @@ def test_a_small_model_on_an_improve_task_starts_with_its_code(tmp_path: Path) -
     def act(tool: str, **arguments: object) -> str:
         return json.dumps({"tool": tool, "arguments": arguments})
 
-    _, orch, log = setup_run(
+    run_dir, orch, log = setup_run(
         tmp_path,
         {"orchestrator": [act("delegate", role="comprehension", instruction="read")]},
         protocol="json",
     )
+    sent: list[Delegation] = []
+
+    def dispatch(d: Delegation) -> Result:
+        sent.append(d)
+        return Result(delegation_id=d.id, role=d.role, status="ok", summary=Summary("done"))
+
+    orch.dispatch = dispatch
     orch.run(max_steps=1)
-    (schema,) = orch.model.schemas  # type: ignore[attr-defined]
-    (only,) = schema["anyOf"]
-    args = only["properties"]["arguments"]["properties"]
-    assert args["role"] == {"const": "implementation"} and args["mode"] == {"const": "full"}
-    prompt = orch.model.last_prompt[1].content  # type: ignore[attr-defined]
+    # the first step is fixed whole (the framework's program first): the model is not asked
+    assert orch.model.schemas == []  # type: ignore[attr-defined]
+    assert [(d.role, d.mode, d.instruction) for d in sent] == [
+        ("implementation", "full", "write the code in submission/")
+    ]
+    prompt = str(orch_messages(run_dir)[1]["content"])
     assert "1. implementation (mode full)" in prompt and "prioritization" not in prompt
 
 
@@ -372,10 +380,11 @@ def test_an_improve_run_refines_the_champion_after_its_first_loop(tmp_path: Path
         *[("implementation", "refine"), ("experimentation", "")] * 2,
         ("implementation", "refine"),
     ]
-    assert sent[0].instruction == "run the training command"  # the model's, in the first loop
+    assert sent[0].instruction == "write the code in submission/"  # fixed: not the model's
+    assert sent[1].instruction == "test the change: used an SVC with an RBF kernel (1)"
     assert sent[2].instruction == sent[4].instruction == REFINE_INSTRUCTION
     assert sent[3].instruction == "test the change: used an SVC with an RBF kernel (3)"
     assert sent[5].instruction == "test the change: used an SVC with an RBF kernel (5)"
-    # the refine loop's delegations have every argument fixed: made without the model
-    assert len(orch.model.schemas) == 2  # type: ignore[attr-defined]
-    assert "Then the refine loop" in orch.model.last_prompt[1].content  # type: ignore[attr-defined]
+    # an improve task's delegations have every argument fixed: made without the model
+    assert orch.model.schemas == []  # type: ignore[attr-defined]
+    assert "Then the refine loop" in str(orch_messages(run_dir)[1]["content"])

@@ -371,7 +371,8 @@ def through_first_loop(
     fix and an experiment in turn while the submission is invalid; then, on an improve task,
     the refine loop (one change, then its experiment, with their instructions fixed) until
     the budget ends. A replicate run may finish once its first loop is done. Every step is
-    forced at once, except a replicate run's steps once its gate is met."""
+    forced at once, except a replicate run's steps once its gate is met; an improve task's
+    first loop and refine loop have every argument fixed (the model is not asked)."""
     needed_of = finish.todo or (lambda: [])
 
     def todo() -> list[Todo]:
@@ -383,9 +384,17 @@ def through_first_loop(
         if step >= len(loop) and not needed and kind != "improve":
             return needed
         fixed: dict[str, Any] = {}
+        summary = " ".join(summary_of("implementation").split())[:300]
         if step < len(loop):
             role, mode = loop[step]
             why = f"step {step + 1} of the first loop"
+            if kind == "improve":  # the framework's program, then its experiment: all fixed
+                fixed["instruction"] = (
+                    TEST_INSTRUCTION.format(summary=summary)
+                    if role == "experimentation"
+                    else FIRST_LOOP_TEXT[f"{role} {mode}".strip()]
+                )
+                fixed["inputs"] = []
         elif blocked:
             last = done[-1][0] if done else ""
             role, mode = REPAIR_LOOP[last == "implementation"]
@@ -394,7 +403,6 @@ def through_first_loop(
             changed = bool(done) and done[-1] == ("implementation", "ok")
             role, mode = REFINE_LOOP[changed]
             why = "the refine loop: one change, then its experiment"
-            summary = " ".join(summary_of("implementation").split())[:300]
             fixed["instruction"] = (
                 TEST_INSTRUCTION.format(summary=summary) if changed else REFINE_INSTRUCTION
             )

@@ -388,3 +388,31 @@ def test_an_improve_run_refines_the_champion_after_its_first_loop(tmp_path: Path
     # an improve task's delegations have every argument fixed: made without the model
     assert orch.model.schemas == []  # type: ignore[attr-defined]
     assert "Then the refine loop" in str(orch_messages(run_dir)[1]["content"])
+
+
+def test_a_refine_that_changed_nothing_is_followed_by_another_change(tmp_path: Path) -> None:
+    """A refine session whose change failed (the program back to the champion's) reports
+    that it changed nothing: the orchestrator asks for another change, not an experiment of
+    the champion under the failed change's name."""
+    from aiscientist.agents.steering import NO_CHANGE
+
+    run_dir, orch, _ = setup_run(tmp_path, {"orchestrator": []}, protocol="json")
+    (run_dir / "submission" / "submission.csv").write_text(valid_submission())
+    sent: list[Delegation] = []
+
+    def dispatch(d: Delegation) -> Result:
+        sent.append(d)
+        text = f"{NO_CHANGE}: 3 runs failed" if d.mode == "refine" and len(sent) < 5 else "ok"
+        return Result(delegation_id=d.id, role=d.role, status="ok", summary=Summary(text))
+
+    orch.dispatch = dispatch
+    orch.run(max_steps=6)
+    assert [(d.role, d.mode) for d in sent] == [
+        ("implementation", "full"),
+        ("experimentation", ""),
+        ("implementation", "refine"),
+        ("implementation", "refine"),
+        ("implementation", "refine"),
+        ("experimentation", ""),
+    ]
+    assert sent[5].instruction == "test the change: ok"

@@ -313,7 +313,7 @@ def test_a_refine_session_fixes_one_function_and_falls_back_to_the_champion(
     130-line program takes minutes and mangles it); after three bad runs the program the
     session started from (the champion's) comes back, not the framework's baseline."""
     from aiscientist.agents.baseline import baseline_program
-    from aiscientist.agents.steering import RESCUE_AFTER, until_submission_valid
+    from aiscientist.agents.steering import NO_CHANGE, RESCUE_AFTER, until_submission_valid
     from aiscientist.agents.workspace_tools import ShellArgs, shell_tool
 
     cfg = load_config(overrides=["sandbox.kind=local"])
@@ -337,3 +337,10 @@ def test_a_refine_session_fixes_one_function_and_falls_back_to_the_champion(
     assert "replaced by the program this session started from" in view.read_text(
         "agent/impl_log.md"
     )
+    # the champion's program runs again, and the session says it changed nothing (at 38cf617
+    # the 1.5B model reported the change it had failed to make, and it was tested as such)
+    (run,) = tool.todo()
+    assert run.tool == "shell"
+    tool.fn(ShellArgs(**run.fixed))
+    (done,) = tool.todo()
+    assert done.tool == "finish" and done.fixed["summary"].startswith(NO_CHANGE)

@@ -116,6 +116,9 @@ TRAIN_TIMEOUT_S = 300.0
 BASELINE_SUMMARY = "the framework's baseline program ran and wrote a valid submission.csv"
 """What a session that started without ``train.py`` reports once the baseline written there
 ran valid (it ends at once: the refine loop improves the program)."""
+NO_CHANGE = "no change"
+"""How a refine session's report starts when its change failed and the program is back to the
+champion's: the orchestrator asks for another change instead of an experiment."""
 RESCUE_AFTER = 3
 """Runs of ``train.py`` without a valid ``submission.csv`` before the framework's baseline
 (``agents/baseline.py``) replaces it: the way out of a dead end."""
@@ -401,6 +404,7 @@ def through_first_loop(
             why = "the submission is not valid yet"
         else:
             changed = bool(done) and done[-1] == ("implementation", "ok")
+            changed = changed and not summary_of("implementation").startswith(NO_CHANGE)
             role, mode = REFINE_LOOP[changed]
             why = "the refine loop: one change, then its experiment"
             fixed["instruction"] = (
@@ -437,7 +441,7 @@ def until_submission_valid(
     sample = view.path("task/public/sample_submission.csv")
     csv = view.path("submission/submission.csv")
     problems = CachedCheck(csv, lambda: check_submission(csv, sample))
-    last = {"failed": False, "written": 0.0, "bad_runs": 0}
+    last = {"failed": False, "written": 0.0, "bad_runs": 0, "fell_back": False}
     start = view.read_text("submission/train.py") if view.exists("submission/train.py") else ""
 
     def train(a: Any) -> tuple[str, bool]:
@@ -492,7 +496,7 @@ def until_submission_valid(
                 f"Steering: {last['bad_runs']} runs of train.py left no valid submission.csv; "
                 f"train.py was replaced by {by}.",
             )
-            last["failed"] = False
+            last.update(failed=False, fell_back=True)
             out += (
                 f"\n\n[{last['bad_runs']} runs of train.py have not produced a valid "
                 f"submission.csv, so submission/train.py was replaced by {by}. Run python "
@@ -514,6 +518,10 @@ def until_submission_valid(
             if refine and last["written"] and current != start:  # the change works: report it
                 what = describe_change(start, current) or "changed submission/train.py"
                 done = "finish: the changed program ran and wrote a valid submission"
+                return [Todo(done, "finish", {"summary": what}, blocks_finish=False, patience=0)]
+            if refine and last["fell_back"] and current == start:  # nothing to test: say so
+                what = f"{NO_CHANGE}: {RESCUE_AFTER} runs of the changed program failed"
+                done = "finish: the program is back to the one this session started from"
                 return [Todo(done, "finish", {"summary": what}, blocks_finish=False, patience=0)]
             return []  # valid, and the program that wrote it is the one there
         if last["failed"] and not edited:

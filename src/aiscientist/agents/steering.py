@@ -35,7 +35,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aiscientist.agents.code_repair import repair_python
+from aiscientist.agents.code_repair import repair_python, replace_function
 from aiscientist.agents.ideas import describe_change
 from aiscientist.agents.tools import Todo, Tool, ToolSet
 from aiscientist.errors import ToolError
@@ -434,8 +434,9 @@ def until_submission_valid(
     none leaves it as it was and counts as bad; after ``RESCUE_AFTER`` bad runs, ``rescue``
     replaces ``train.py``. The model is told either way. A ``refine`` session fixes a failed
     change with ``replace_function``, falls back to the program it started from (the
-    champion's), and once its changed program wrote a valid submission ends, its summary
-    naming the change (``describe_change``)."""
+    champion's) with the standard change it was shown applied as written (``shown_change``),
+    and once its changed program wrote a valid submission ends, its summary naming the
+    change (``describe_change``; ``NO_CHANGE`` when none was left to apply)."""
     from aiscientist.grading.validity import CachedCheck, check_submission
 
     sample = view.path("task/public/sample_submission.csv")
@@ -482,15 +483,17 @@ def until_submission_valid(
         current = (
             view.read_text("submission/train.py") if view.exists("submission/train.py") else ""
         )
-        # a refine session's way back is the program it started from (the champion's)
-        working = start if refine and start else rescue
+        # a refine session's way back: the standard change it was shown, as written (the
+        # model's own version failed), on the program it started from (the champion's)
+        working = shown_change(start, view) if refine and start else rescue
         if working and last["bad_runs"] >= RESCUE_AFTER and current != working:
             view.write_text("submission/train.py", working)
-            by = (
-                "the program this session started from"
-                if working == start
-                else "the framework's baseline for this task"
-            )
+            by = "the framework's baseline for this task"
+            if working == start:
+                by = "the program this session started from"
+            elif working != rescue:
+                change = describe_change(start, working)
+                by = f"the program this session started from, with the change shown ({change})"
             view.append_text(
                 "agent/impl_log.md",
                 f"Steering: {last['bad_runs']} runs of train.py left no valid submission.csv; "
@@ -538,6 +541,20 @@ def until_submission_valid(
         return [Todo(run_it, "shell", cmd, patience=0)]  # a program written is run at once
 
     return dataclasses.replace(shell, fn=run, todo=todo)
+
+
+def shown_change(program: str, view: WorkspaceView) -> str:
+    """``program`` with the first standard change no experiment of the run has tried (the one
+    a refine session is shown with its code: ``ideas_block``) applied as written; ``program``
+    when none applies."""
+    from aiscientist.agents.ideas import tried_programs, untried
+
+    for idea in untried(program, tried_programs(view.root)):
+        try:
+            return replace_function(program, idea.function, idea.code)[0]
+        except ValueError:
+            continue
+    return program
 
 
 def _no_code(source: str) -> bool:

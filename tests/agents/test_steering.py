@@ -356,3 +356,27 @@ def test_a_refine_session_fixes_one_function_then_falls_back_to_the_change_shown
         assert "replaced by the program this session started from" in view.read_text(
             "agent/impl_log.md"
         )
+
+
+def test_a_refine_session_that_changed_nothing_says_so(tmp_path: Path) -> None:
+    """At 853cda8 on friedman the 1.5B model's changes were all refused (the function as the
+    file had it), and it finished with "I replaced make_model with an improved version": the
+    champion was retested twice under that name. A refine session whose program is the one it
+    started from reports no change."""
+    from aiscientist.agents.steering import NO_CHANGE, until_submission_valid
+    from aiscientist.agents.workspace_tools import ShellArgs, shell_tool
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("tabular-cancer", cfg, root=tmp_path)
+    view = WorkspaceView(run_dir, "implementation")
+    view.write_text("submission/train.py", GOOD)
+    shell = shell_tool(ToolContext(view=view, sandbox=cfg.sandbox, home="submission"))
+    tool = until_submission_valid(shell, view, GOOD, refine=True)
+    assert tool.todo is not None
+    (run,) = tool.todo()  # no submission.csv yet (a refine session removes the champion's)
+    tool.fn(ShellArgs(**run.fixed))
+    (done,) = tool.todo()
+    assert done.tool == "finish"
+    assert done.fixed["summary"] == f"{NO_CHANGE}: submission/train.py is the program this " + (
+        "session started from"
+    )

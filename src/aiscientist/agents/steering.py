@@ -522,10 +522,15 @@ def until_submission_valid(
                 what = describe_change(start, current) or "changed submission/train.py"
                 done = "finish: the changed program ran and wrote a valid submission"
                 return [Todo(done, "finish", {"summary": what}, blocks_finish=False, patience=0)]
-            if refine and last["fell_back"] and current == start:  # nothing to test: say so
-                what = f"{NO_CHANGE}: {RESCUE_AFTER} runs of the changed program failed"
-                done = "finish: the program is back to the one this session started from"
-                return [Todo(done, "finish", {"summary": what}, blocks_finish=False, patience=0)]
+            if refine and last["written"] and current == start:  # nothing to test: say so
+                why = (
+                    f"{RESCUE_AFTER} runs of the changed program failed"
+                    if last["fell_back"]
+                    else "submission/train.py is the program this session started from"
+                )  # the 1.5B model reported changes it had not made, tested as such
+                done = "finish: the program is the one this session started from"
+                said = {"summary": f"{NO_CHANGE}: {why}"}
+                return [Todo(done, "finish", said, blocks_finish=False, patience=0)]
             return []  # valid, and the program that wrote it is the one there
         if last["failed"] and not edited:
             path = {"path": "submission/train.py"}

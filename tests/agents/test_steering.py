@@ -380,3 +380,43 @@ def test_a_refine_session_that_changed_nothing_says_so(tmp_path: Path) -> None:
     assert done.fixed["summary"] == f"{NO_CHANGE}: submission/train.py is the program this " + (
         "session started from"
     )
+
+
+def test_refused_fixes_count_towards_the_way_back(tmp_path: Path) -> None:
+    """At afed74e on land-cover the 1.5B model, fixing a change whose run failed, sent one
+    unparsable function after another (refused, the program unchanged, no run) for the rest
+    of the budget. Refused changes count as bad attempts: after three, the program runs again
+    and the session falls back to the champion's program with the change it was shown."""
+    from aiscientist.agents.baseline import baseline_program
+    from aiscientist.agents.steering import RESCUE_AFTER, steer_tools
+    from aiscientist.agents.workspace_tools import ShellArgs, function_tool, shell_tool
+    from aiscientist.errors import ToolError
+
+    cfg = load_config(overrides=["sandbox.kind=local"])
+    run_dir = create_run("land-cover", cfg, root=tmp_path)
+    view = WorkspaceView(run_dir, "implementation")
+    champion = baseline_program("multi-class-log-loss")
+    view.write_text("submission/train.py", champion)
+    ctx = ToolContext(view=view, sandbox=cfg.sandbox, home="submission")
+    tools = steer_tools(
+        "implementation",
+        "improve",
+        [function_tool(ctx), shell_tool(ctx)],
+        view,
+        rescue=champion,
+        mode="refine",
+    )
+    change, shell = tools
+    broken = "def make_model(classify):\n    raise SystemExit('broken change')\n"
+    change.fn(change.args(path="submission/train.py", name="make_model", code=broken))
+    shell.fn(ShellArgs(command="python train.py"))  # fails: one bad run
+    for _ in range(RESCUE_AFTER - 1):
+        with pytest.raises(ToolError):
+            change.fn(change.args(path="submission/train.py", name="make_model", code="def ("))
+    assert shell.todo is not None
+    (rerun,) = shell.todo()
+    assert rerun.tool == "shell" and rerun.patience == 0
+    shell.fn(ShellArgs(**rerun.fixed))
+    program = view.read_text("submission/train.py")
+    assert program != champion and "broken change" not in program
+    assert "with the change shown" in view.read_text("agent/impl_log.md")

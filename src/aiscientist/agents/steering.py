@@ -211,6 +211,7 @@ def steer_tools(
     returned; ``rescue``: a working ``train.py`` for the task; ``num_gpus``: the configured
     GPU demand of an experiment; ``mode``, ``instruction``: the session's delegation)."""
     rules = rules_for(role, kind)
+    refused = {"n": 0}  # a refine session's refused changes: bad attempts, as failed runs are
     out = []
     for t in tools:
         if t.name == "write_file" and "code_repair" in rules:
@@ -218,9 +219,9 @@ def steer_tools(
         elif t.name == "edit_file" and "code_repair" in rules:
             t = edit_that_parses(t, view)
         elif t.name == "replace_function" and mode == "refine" and "train_until_valid" in rules:
-            t = one_change_first(t, view)
+            t = one_change_first(t, view, refused)
         elif t.name == "shell" and "train_until_valid" in rules:
-            t = until_submission_valid(t, view, rescue, refine=mode == "refine")
+            t = until_submission_valid(t, view, rescue, refine=mode == "refine", refused=refused)
         elif t.name == "finish" and "first_loop" in rules and delegated is not None:
             t = through_first_loop(t, delegated, kind, summary_of or (lambda _role: ""))
         elif t.name == "submit_experiment" and "experiment_now" in rules:
@@ -229,20 +230,28 @@ def steer_tools(
     return out
 
 
-def one_change_first(change: Tool, view: WorkspaceView) -> Tool:
+def one_change_first(
+    change: Tool, view: WorkspaceView, refused: dict[str, int] | None = None
+) -> Tool:
     """``replace_function`` of a refine session (which starts from the champion's program,
     preloaded): the first call is forced to replace a function of ``submission/train.py``
     (``make_model`` or ``add_features`` in the framework's program). A 1.5B model rewriting a
     130-line program cuts it short or mangles it, after minutes of generation; quoting lines
     exactly for an edit, it invents them; a whole small function it writes. Asked again while
-    the program is the one the session started from, three times at most."""
+    the program is the one the session started from, three times at most. A refused call
+    (code that does not parse, the function as it was) is counted in ``refused``."""
     rel = "submission/train.py"
     start = view.read_text(rel) if view.exists(rel) else ""
     tries = {"n": 0}
+    refused = refused if refused is not None else {"n": 0}
 
     def fn(a: Any) -> str:
         tries["n"] += a.path == rel
-        return change.fn(a)
+        try:
+            return change.fn(a)
+        except ToolError:
+            refused["n"] += 1
+            raise
 
     def todo() -> list[Todo]:
         current = view.read_text(rel) if view.exists(rel) else ""
@@ -421,7 +430,11 @@ def through_first_loop(
 
 
 def until_submission_valid(
-    shell: Tool, view: WorkspaceView, rescue: str | None = None, refine: bool = False
+    shell: Tool,
+    view: WorkspaceView,
+    rescue: str | None = None,
+    refine: bool = False,
+    refused: dict[str, int] | None = None,
 ) -> Tool:
     """The implementation shell of an improve task, holding the model to the contract: run
     ``python train.py`` as soon as it is written, until ``submission/submission.csv`` is
@@ -436,13 +449,20 @@ def until_submission_valid(
     change with ``replace_function``, falls back to the program it started from (the
     champion's) with the standard change it was shown applied as written (``shown_change``),
     and once its changed program wrote a valid submission ends, its summary naming the
-    change (``describe_change``; ``NO_CHANGE`` when none was left to apply)."""
+    change (``describe_change``; ``NO_CHANGE`` when none was left to apply). Its changes
+    ``refused`` (``one_change_first``) count as bad runs: a 1.5B model fixing a failed change
+    wrote one unparsable function after another until the budget ended."""
     from aiscientist.grading.validity import CachedCheck, check_submission
 
     sample = view.path("task/public/sample_submission.csv")
     csv = view.path("submission/submission.csv")
     problems = CachedCheck(csv, lambda: check_submission(csv, sample))
     last = {"failed": False, "written": 0.0, "bad_runs": 0, "fell_back": False}
+    refused = refused if refused is not None else {"n": 0}
+
+    def bad() -> int:
+        return int(last["bad_runs"]) + refused["n"]
+
     start = view.read_text("submission/train.py") if view.exists("submission/train.py") else ""
 
     def train(a: Any) -> tuple[str, bool]:
@@ -484,9 +504,13 @@ def until_submission_valid(
             view.read_text("submission/train.py") if view.exists("submission/train.py") else ""
         )
         # a refine session's way back: the standard change it was shown, as written (the
-        # model's own version failed), on the program it started from (the champion's)
-        working = shown_change(start, view) if refine and start else rescue
-        if working and last["bad_runs"] >= RESCUE_AFTER and current != working:
+        # model's own version failed), on the program it started from (the champion's); if
+        # that fails too, the program it started from
+        working = rescue
+        if refine and start:
+            working = start if last["fell_back"] else shown_change(start, view)
+        if working and bad() >= RESCUE_AFTER and current != working:
+            refused["n"] = 0
             view.write_text("submission/train.py", working)
             by = "the framework's baseline for this task"
             if working == start:
@@ -534,6 +558,10 @@ def until_submission_valid(
             return []  # valid, and the program that wrote it is the one there
         if last["failed"] and not edited:
             path = {"path": "submission/train.py"}
+            back = refine and view.read_text("submission/train.py") != start
+            if back and bad() >= RESCUE_AFTER:  # rerun at once: the way back follows it
+                cmd = {"command": TRAIN_COMMAND, "timeout_s": TRAIN_TIMEOUT_S}
+                return [Todo("run python train.py", "shell", cmd, patience=0)]
             if refine:  # the function changed, not the whole program (minutes of generation)
                 fix = "fix the function you changed in submission/train.py (its run failed)"
                 return [Todo(fix, "replace_function", path, patience=1)]

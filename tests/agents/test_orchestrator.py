@@ -394,7 +394,7 @@ def test_a_refine_that_changed_nothing_is_followed_by_another_change(tmp_path: P
     """A refine session whose change failed (the program back to the champion's) reports
     that it changed nothing: the orchestrator asks for another change, not an experiment of
     the champion under the failed change's name."""
-    from aiscientist.agents.steering import NO_CHANGE
+    from aiscientist.agents.train_steering import NO_CHANGE
 
     run_dir, orch, _ = setup_run(tmp_path, {"orchestrator": []}, protocol="json")
     (run_dir / "submission" / "submission.csv").write_text(valid_submission())

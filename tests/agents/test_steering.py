@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aiscientist.agents.specialists import Specialist
-from aiscientist.agents.steering import BASELINE_SUMMARY, with_code_repair
+from aiscientist.agents.train_steering import BASELINE_SUMMARY, with_code_repair
 from aiscientist.agents.workspace_tools import ToolContext, write_tools
 from aiscientist.config import load_config
 from aiscientist.errors import ToolError
@@ -232,7 +232,7 @@ def test_a_directory_or_escaping_path_in_a_delegations_inputs_is_not_preloaded(
 def test_the_forced_training_run_fixes_its_timeout_too(tmp_path: Path) -> None:
     """The demo's 1.5B model, forced to call shell with the command fixed, filled
     ``timeout_s`` with 0 (a refused argument) 14 times until the session's step limit."""
-    from aiscientist.agents.steering import TRAIN_TIMEOUT_S, until_submission_valid
+    from aiscientist.agents.train_steering import TRAIN_TIMEOUT_S, until_submission_valid
     from aiscientist.agents.workspace_tools import ShellArgs, ToolContext, shell_tool
     from aiscientist.workspace import WorkspaceView
 
@@ -276,7 +276,7 @@ def test_a_valid_submission_comes_first_and_a_failed_run_keeps_it(tmp_path: Path
     runs as soon as it is written, and a later run that fails or writes nothing leaves the
     last valid submission.csv in place (and counts towards the rescue)."""
     from aiscientist.agents.baseline import baseline_program
-    from aiscientist.agents.steering import until_submission_valid
+    from aiscientist.agents.train_steering import until_submission_valid
     from aiscientist.agents.workspace_tools import ShellArgs, ToolContext, shell_tool
     from aiscientist.grading.validity import check_submission
     from aiscientist.workspace import WorkspaceView
@@ -318,7 +318,7 @@ def test_a_refine_session_fixes_one_function_then_falls_back_to_the_change_shown
     nothing (the model had reported the change it failed to make, and it was tested as such)."""
     from aiscientist.agents.baseline import baseline_program
     from aiscientist.agents.ideas import IDEAS, describe_change
-    from aiscientist.agents.steering import NO_CHANGE, RESCUE_AFTER, until_submission_valid
+    from aiscientist.agents.train_steering import NO_CHANGE, RESCUE_AFTER, until_submission_valid
     from aiscientist.agents.workspace_tools import ShellArgs, shell_tool
 
     cfg = load_config(overrides=["sandbox.kind=local"])
@@ -363,7 +363,7 @@ def test_a_refine_session_that_changed_nothing_says_so(tmp_path: Path) -> None:
     file had it), and it finished with "I replaced make_model with an improved version": the
     champion was retested twice under that name. A refine session whose program is the one it
     started from reports no change."""
-    from aiscientist.agents.steering import NO_CHANGE, until_submission_valid
+    from aiscientist.agents.train_steering import NO_CHANGE, until_submission_valid
     from aiscientist.agents.workspace_tools import ShellArgs, shell_tool
 
     cfg = load_config(overrides=["sandbox.kind=local"])
@@ -388,7 +388,8 @@ def test_refused_fixes_count_towards_the_way_back(tmp_path: Path) -> None:
     of the budget. Refused changes count as bad attempts: after three, the program runs again
     and the session falls back to the champion's program with the change it was shown."""
     from aiscientist.agents.baseline import baseline_program
-    from aiscientist.agents.steering import RESCUE_AFTER, steer_tools
+    from aiscientist.agents.steering import steer_tools
+    from aiscientist.agents.train_steering import RESCUE_AFTER
     from aiscientist.agents.workspace_tools import ShellArgs, function_tool, shell_tool
     from aiscientist.errors import ToolError
 

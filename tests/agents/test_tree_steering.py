@@ -178,6 +178,10 @@ def test_a_refine_session_starts_from_the_champion_and_its_test_is_named_by_the_
             "sandbox.kind=local",
             "models.tool_protocol=json",
             "models.steering=on",
+            # model steps only: the framework's calls (submit, wait, the training run, the
+            # reports) are not counted; a batch test with 1 step once re-delegated the same
+            # experiment 79 times, each session cut after its submit
+            "limits.specialist_steps=3",
         ]
     )
     run_dir = create_run("tabular-cancer", cfg, root=tmp_path / "runs")

@@ -220,7 +220,8 @@ def test_a_batch_with_the_local_model_starts_exactly_one_model_server(
         "concurrency": 2,
         "workspace": str(root),
         "model": "local",
-        # one orchestrator call per run, then the budget ends it
+        # the model is first asked for a refine change (every earlier call is the
+        # framework's); that call spends the token budget and the run ends
         "set": ["sandbox.kind=local", "budget.tokens=1500", "limits.specialist_steps=1"],
         "tasks": [
             {"task": "tabular-cancer"},

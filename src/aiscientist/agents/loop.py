@@ -35,6 +35,10 @@ from aiscientist.models.base import (
 
 UsageSink = Callable[[Completion, float], None]
 NO_CALL = "No tool was called. Call one of the tools ({tools}); call finish when the work is done."
+SETTLED_SPARE = 20
+"""Calls the steering makes without the model are no model steps: ``max_steps`` does not
+count them (a one-step session still submits, waits and reports). A session makes at most
+``max_steps + SETTLED_SPARE`` of them, so a steering fault cannot loop for good."""
 
 
 @dataclass
@@ -71,6 +75,9 @@ class Agent:
     and not written to the transcript again."""
     messages: list[ChatMessage] = field(default_factory=list)
     steps: int = 0
+    """Model steps taken (``max_steps`` bounds them)."""
+    steered_calls: int = 0
+    """Calls the steering made without the model (``SETTLED_SPARE``)."""
     usage: Usage = Usage()
 
     def __post_init__(self) -> None:
@@ -102,35 +109,42 @@ class Agent:
     def run(self) -> Outcome:
         """Step until finished, out of steps, or out of budget."""
         try:
-            while self.steps < self.max_steps:
-                self.step()
+            while self.step():
+                pass
         except Finished as done:
             return Outcome("ok", done.summary, self.steps, self.usage)
         except BudgetExhaustedError as exc:
             return Outcome("budget_exhausted", str(exc), self.steps, self.usage)
         return Outcome("limit_reached", f"stopped after {self.steps} steps", self.steps, self.usage)
 
-    def step(self) -> None:
-        """One model call and the tool calls it asks for."""
+    def step(self) -> bool:
+        """One model call and the tool calls it asks for, or one call the steering makes
+        without the model; False when the session is out of steps."""
+        if self.steered_calls >= self.max_steps + SETTLED_SPARE:
+            return False
+        specs, choice = self.steering.offer() if self.steering else (self.tools.specs(), "auto")
+        settled = self.steering.settled() if self.steering and not self.replay else None
+        made = settled is not None or (bool(self.replay) and _steered(self.replay[0]))
+        if self.steps >= self.max_steps and not made:
+            return False
         self.guard.check()
         self._compact()
         if self._replaying and not self.replay:  # the recorded replies are spent: live again
             self._replaying = False
-            self._log(ChatMessage("user", f"[resumed after {self.steps} recorded replies]"))
+            n = self.steps + self.steered_calls
+            self._log(ChatMessage("user", f"[resumed after {n} recorded replies]"))
+        if settled is not None:  # every argument is fixed: made without asking the model
+            self.steered_calls += 1
+            call = ToolCall(settled.name, settled.arguments, f"{STEERED}{self.steered_calls}")
+            self._add(ChatMessage("assistant", "", tool_calls=(call,)))
+            out = self._execute(call)
+            self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
+            return True
         prompt = list(self.messages)
         if self.status_line is not None:  # shown for this step only; kept in the transcript
             status = ChatMessage("user", self.status_line())
             prompt.append(status)
             self._log(status)
-        specs, choice = self.steering.offer() if self.steering else (self.tools.specs(), "auto")
-        settled = self.steering.settled() if self.steering and not self.replay else None
-        if settled is not None:  # every argument is fixed: made without asking the model
-            self.steps += 1
-            call = ToolCall(settled.name, settled.arguments, f"{STEERED}{self.steps}")
-            self._add(ChatMessage("assistant", "", tool_calls=(call,)))
-            out = self._execute(call)
-            self._add(ChatMessage("tool", out, tool_call_id=call.id, name=call.name))
-            return
         started = time.monotonic()
         try:
             reply = self._ask(prompt, specs, choice)
@@ -139,7 +153,7 @@ class Agent:
             self._count(unread, started)
             self._add(ChatMessage("assistant", unread.content))
             self._add(ChatMessage("user", f"{FORMAT_ERROR}{bad}"))
-            return
+            return True
         self._count(reply, started)
         calls = list(reply.tool_calls)
         if self.steering is not None:  # a forced call keeps its fixed arguments
@@ -147,10 +161,11 @@ class Agent:
         self._add(ChatMessage("assistant", reply.content, tool_calls=tuple(calls)))
         if not calls:
             self._add(ChatMessage("user", NO_CALL.format(tools=", ".join(self.tools.names()))))
-            return
+            return True
         for i, call in enumerate(calls):
             out = self._execute(call)
             self._add(ChatMessage("tool", out, tool_call_id=call.id or f"call_{i}", name=call.name))
+        return True
 
     def _ask(
         self, prompt: list[ChatMessage], specs: list[ToolSpec], choice: str | ToolChoice
@@ -164,9 +179,13 @@ class Agent:
         return self.model.complete(prompt, tools=specs, tool_choice=choice)
 
     def _count(self, reply: Completion, started: float) -> None:
-        self.steps += 1
         if self._replaying:  # billed when it was first said
+            if _steered(reply):
+                self.steered_calls += 1
+            else:
+                self.steps += 1
             return
+        self.steps += 1
         self.usage = self.usage + reply.usage
         self.guard.record(reply.usage)
         if self.on_usage is not None:
@@ -184,3 +203,9 @@ class Agent:
         if self.context_tokens is not None:
             limit = min(limit, self.context_tokens)
         self.messages = compact(self.messages, limit, self.keep_recent)
+
+
+def _steered(reply: Replay) -> bool:
+    """Whether a recorded reply is a call the steering made without the model."""
+    calls = reply.tool_calls if isinstance(reply, Completion) else ()
+    return bool(calls) and all(c.id.startswith(STEERED) for c in calls)

@@ -99,6 +99,14 @@ def test_watch_of_a_directory_that_is_no_run_is_a_user_error(tmp_path: Path) -> 
         watch(tmp_path, Console(file=io.StringIO()), sleep=lambda _s: None)
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """In the child: SIGINT delivered and not ignored, as a user's shell starts it. A child
+    inherits its parent's signal mask and ignored signals; in the full suite (never alone)
+    the watch once ignored the test's SIGINT for 60 s with no output."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_stops_the_watch_cleanly(built: BuiltRun, tmp_path: Path) -> None:
     run_dir = _running_copy(built, tmp_path)
     proc = subprocess.Popen(
@@ -117,6 +125,7 @@ def test_ctrl_c_stops_the_watch_cleanly(built: BuiltRun, tmp_path: Path) -> None
         text=True,
         cwd=REPO,
         env={**os.environ, "COLUMNS": "140", "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
     assert proc.stderr is not None
     try:  # the CLI starts (a loaded machine takes a while) and says it is watching

@@ -5,8 +5,9 @@ token budgets, then reads what the run left: whether it ended with a valid submi
 hidden-test score, medal and above-median from the task's leaderboard, the best validation
 score the experiments reported, experiments run, model calls and tokens. One JSON line per
 cell is appended to ``--out`` as soon as the cell ends, and cells already there are skipped,
-so the bench can be run over several sittings. ``--summary`` prints the table of what is
-there without running anything.
+so the bench can be run over several sittings; ``--rerun`` measures the selected cells again
+(after a change to one mode), and the table keeps the latest line of each cell.
+``--summary`` prints the table of what is there without running anything.
 
     .venv/bin/python scripts/bench/quality.py --tasks tabular-cancer friedman-regression \\
         --modes hierarchical decentralized --seeds 0 --minutes 12 [--model local] \\
@@ -45,15 +46,18 @@ def cell_key(c: dict[str, Any]) -> tuple[str, str, int, float, str]:
 
 
 def read_cells(path: Path) -> list[dict[str, Any]]:
+    """The latest line of each cell in ``path`` (a rerun supersedes the earlier one)."""
     if not path.exists():
         return []
-    cells = []
+    cells: dict[tuple[str, str, int, float, str], dict[str, Any]] = {}
     for line in path.read_text().splitlines():
         try:
-            cells.append(json.loads(line))
+            c = json.loads(line)
         except json.JSONDecodeError:
             continue  # a torn last line: that cell is run again
-    return cells
+        cells.pop(cell_key(c), None)
+        cells[cell_key(c)] = c
+    return list(cells.values())
 
 
 def _commit() -> str:
@@ -230,6 +234,9 @@ def main() -> int:
     ap.add_argument("--out", default="bench-results/quality.jsonl")
     ap.add_argument("--summary", action="store_true", help="print the table only")
     ap.add_argument(
+        "--rerun", action="store_true", help="measure the selected cells even if measured"
+    )
+    ap.add_argument(
         "--readme",
         default=None,
         help="also write the table into this file between <!-- quality:start --> and "
@@ -249,7 +256,7 @@ def main() -> int:
                 make_task(where, shape)
             args.tasks.append(str(made.resolve()))
     if not args.summary:
-        done = {cell_key(c) for c in read_cells(out)}
+        done = set() if args.rerun else {cell_key(c) for c in read_cells(out)}
         for minutes in args.minutes:
             for seed in args.seeds:
                 for task in args.tasks:

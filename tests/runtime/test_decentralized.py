@@ -237,3 +237,51 @@ def test_a_peer_that_writes_nothing_still_runs_a_working_program(
     assert "def make_model" in area.read_text()  # the framework's program, preloaded
     grade = json.loads((run_dir / "grade.json").read_text())
     assert grade["valid"] and grade["score"] < 2.0, grade  # the baseline's RMSE (~1.4)
+
+
+ONLY_WORK = """\
+peer-0/work: &work
+  - tool_calls: [{name: run_experiment, arguments: {command: "python train.py"}}]
+peer-1/work: *work
+"""
+
+
+def test_steered_peers_propose_and_critique_by_rule_and_ask_the_model_only_for_work(
+    own_ray: None, tmp_path: Path
+) -> None:
+    """With steering on (a small model), a peer's proposals are the standard changes and its
+    critiques a rule: the script holds no proposal and no critique, yet the tree shows
+    proposals titled by the standard changes, each critiqued by the other peer before it ran,
+    and the run ends with a valid graded submission."""
+    from aiscientist.agents.ideas import IDEAS
+
+    script = tmp_path / "peers.yaml"
+    script.write_text(ONLY_WORK)
+    cfg = load_config(
+        overrides=[
+            f"models.default=scripted:{script}",
+            "models.steering=true",
+            "sandbox.kind=local",
+            "mode=decentralized",
+            "peers=2",
+            "budget.wall_minutes=3",
+        ]
+    )
+    run_dir = create_run("friedman-regression", cfg, root=tmp_path / "runs")
+    execute_run(run_dir, cfg)
+    assert read_manifest(run_dir).status == "finished"
+    events = _events(run_dir)
+    proposals = {e.id: e for e in events if isinstance(e, ProposeEvent)}
+    titles = {i.title for i in IDEAS}
+    assert len(proposals) >= 2 and all(p.title in titles for p in proposals.values())
+    critiques = [e for e in events if isinstance(e, CritiqueEvent)]
+    assert critiques and all(c.by != proposals[c.id].author for c in critiques)
+    for c in critiques:  # two peers may propose one change at once: the later is a repeat
+        assert c.note.startswith("not a repeat" if c.accept else "a repeat of"), c
+    accepted = {c.id for c in critiques if c.accept}
+    started = {e.id for e in events if isinstance(e, StartEvent)}
+    assert started and started <= accepted  # critiqued before compute
+    ran = [proposals[h].title for h in started]
+    assert len(ran) == len(set(ran)), "one standard change ran twice"
+    grade = json.loads((run_dir / "grade.json").read_text())
+    assert grade["valid"], grade

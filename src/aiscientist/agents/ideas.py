@@ -205,16 +205,18 @@ def untried(program: str, tried: Iterable[str]) -> list[Idea]:
     return out
 
 
-def ideas_block(program: str, run_dir: Path) -> str:
+def ideas_block(program: str, run_dir: Path, first: str = "") -> str:
     """The untried ideas for ``program`` as a prompt section, the first with its code (''
-    when none): a small model copies it, a capable one may write another from its title."""
+    when none): a small model copies it, a capable one may write another from its title.
+    The idea titled ``first`` (a hypothesis that names one) comes first."""
     ideas = untried(program, tried_programs(run_dir))
+    ideas.sort(key=lambda idea: idea.title != first)
     if not ideas:
         return ""
     titles = "\n".join(f"{i}. {idea.title} (`{idea.function}`)" for i, idea in enumerate(ideas, 1))
-    first = ideas[0]
+    head = ideas[0]
     return (
         "\n\nStandard changes no experiment has tried yet:\n"
-        f"{titles}\nThe first, as the whole function `{first.function}`:\n"
-        f"```python\n{first.code}```"
+        f"{titles}\nThe first, as the whole function `{head.function}`:\n"
+        f"```python\n{head.code}```"
     )

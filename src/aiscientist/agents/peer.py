@@ -20,6 +20,9 @@ so a hypothesis never runs twice. A peer stops when it has nothing more to propo
 hypothesis is ended and every other active peer is idle too; or at its turn limit
 (``limits.orchestrator_steps``: each peer is its own orchestrator) or budget.
 
+A steered peer (``models.steering``) proposes and critiques by rule, without the model
+(``agents/peer_steering.py``).
+
 Model sessions use per-kind scripts when the model is scripted (``<peer>/propose``,
 ``<peer>/critique``, ``<peer>/work``, ``<peer>/lesson`` or ``lesson``), else the peer's model.
 """
@@ -40,9 +43,10 @@ import msgspec
 
 from aiscientist.agents.baseline import baseline_program, task_metric
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.ideas import ideas_block
+from aiscientist.agents.ideas import ideas_block, tried_programs
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.loop import Agent
+from aiscientist.agents.peer_steering import next_idea, rule_critique, standard_proposal
 from aiscientist.agents.peer_tools import (
     CritiqueArgs,
     ProposeArgs,
@@ -131,6 +135,7 @@ class Peer:
         self.lower = load_task(manifest.task.source).lower_is_better
         s = config.search
         self.lease_s = s.lease_s
+        self.steered = config.models.steered("peer")
         self.tags = (task_tag(self.task_name),)
         self.recorder = TreeRecorder(
             tree,
@@ -303,7 +308,7 @@ class Peer:
             task=task,
             guard=self.guard,
             max_steps=self.config.limits.specialist_steps,
-            steered=self.config.models.steered("peer"),
+            steered=self.steered,
             on_usage=usage_sink(self.view, self.name),
             on_message=on_message,
         )
@@ -339,6 +344,9 @@ class Peer:
         task = render("peer_propose", action=action, focus=focus, tree=tree_digest(t))
         task += lessons_block(self.tree, self.tags, parent)
         tool = Tool("propose", "Propose one hypothesis (ends the session).", ProposeArgs, propose)
+        if self.steered and self.task_kind == "improve" and action != "debug":
+            idea = next_idea(self._program(), tried_programs(self.run_dir), t)
+            tool = standard_proposal(tool, idea) if idea is not None else tool
         self._session("propose", str(self.turns), [tool], task)
         return made[0] if made else None
 
@@ -365,6 +373,8 @@ class Peer:
         tool = Tool(
             "critique", "Accept or reject the proposal (ends the session).", CritiqueArgs, critique
         )
+        if self.steered:
+            tool = rule_critique(tool, t, h)
         self._session("critique", h.id, [tool], task)
 
     # ---- running a claimed hypothesis ----
@@ -413,26 +423,30 @@ class Peer:
                 return done[0]
             self._renew(hid, force=True)
 
-    def _start_program(self, area: str) -> str:
+    def _program(self) -> str:
+        """The best program so far: the champion's ``train.py``, else the framework's
+        baseline."""
+        champion = "submission/train.py"
+        if self.view.exists(champion):
+            return self.view.read_text(champion)
+        return baseline_program(task_metric(self.run_dir))
+
+    def _start_program(self, area: str, title: str) -> str:
         """An improve hypothesis starts from a working program: the champion's ``train.py``
         (in ``submission/``), or the framework's baseline before there is one, is copied into
         the peer's area, so the hypothesis is a change to it and running it unchanged still
         gives a valid result. Returns that as a prompt section with the standard changes not
-        yet tried (``agents/ideas.py``)."""
-        mine, champion = f"{area}/train.py", "submission/train.py"
+        yet tried (``agents/ideas.py``), the one ``title`` names first."""
+        mine = f"{area}/train.py"
         if self.view.exists(mine):
             program = self.view.read_text(mine)
         else:
-            program = (
-                self.view.read_text(champion)
-                if self.view.exists(champion)
-                else baseline_program(task_metric(self.run_dir))
-            )
+            program = self._program()
             self.view.write_text(mine, program)
         return (
             "\n\nYour area already holds train.py, the best program so far (it runs and "
             "writes a valid submission): make the hypothesis's change to it (replace_function "
-            "for one whole function), then run it." + ideas_block(program, self.run_dir)
+            "for one whole function), then run it." + ideas_block(program, self.run_dir, title)
         )
 
     def _implement(self, hid: str) -> ExperimentSpec | None:
@@ -477,7 +491,7 @@ class Peer:
         )
         task += lessons_block(self.tree, node.tags, hid)
         if self.task_kind == "improve":
-            task += self._start_program(area)
+            task += self._start_program(area, node.title)
         tools = [
             *scoped_write_tools(self.view, self.config.sandbox, area, self.name),
             shell_tool(ToolContext(view=self.view, sandbox=self.config.sandbox, home=area)),

@@ -25,6 +25,8 @@ The core loop (``agents/loop.py``) offers every tool and trusts the model. A ste
   training command, described by its delegation's instruction, and reads its result at once
   (after a refused submit, with the configured GPU demand); comprehension reads alone,
   without Tier-2 readers.
+
+A decentralized run's peers have their own rules beside these (``agents/peer_steering.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,12 @@ from aiscientist.agents.baseline import baseline_program
 from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.ideas import IDEAS, ideas_block
 from aiscientist.agents.loop import Agent
-from aiscientist.agents.peer_steering import next_idea, rule_critique, standard_proposal
+from aiscientist.agents.peer_steering import (
+    next_idea,
+    rule_critique,
+    standard_proposal,
+    with_standard_change,
+)
 from aiscientist.agents.peer_tools import CritiqueArgs, ProposeArgs
 from aiscientist.agents.tools import Finished, Tool, ToolSet
 from aiscientist.hypotheses.store import TreeStore
@@ -94,3 +99,11 @@ def test_the_work_on_a_standard_change_is_shown_that_change_first(tmp_path: Path
     assert f"The first, as the whole function `{last.function}`" in block
     assert last.code in block
     assert ideas_block(PROGRAM, tmp_path).count(IDEAS[0].code) == 1  # default order kept
+
+
+def test_a_standard_change_is_made_in_the_program_and_nothing_else_is() -> None:
+    idea = IDEAS[1]
+    made = with_standard_change(PROGRAM, idea.title)
+    assert idea.code.strip() in made and made != PROGRAM
+    compile(made, "train.py", "exec")
+    assert with_standard_change(PROGRAM, "add more layers") == PROGRAM

@@ -249,10 +249,11 @@ peer-1/work: *work
 def test_steered_peers_propose_and_critique_by_rule_and_ask_the_model_only_for_work(
     own_ray: None, tmp_path: Path
 ) -> None:
-    """With steering on (a small model), a peer's proposals are the standard changes and its
-    critiques a rule: the script holds no proposal and no critique, yet the tree shows
-    proposals titled by the standard changes, each critiqued by the other peer before it ran,
-    and the run ends with a valid graded submission."""
+    """With steering on (a small model), a peer's proposals are the standard changes, its
+    critiques a rule, and each change is made before the model is asked: the script holds no
+    proposal, no critique and no code, yet the tree shows proposals titled by the standard
+    changes, each critiqued by the other peer before it ran, each run's program holds its
+    change, and the run ends with a valid graded submission."""
     from aiscientist.agents.ideas import IDEAS
 
     script = tmp_path / "peers.yaml"
@@ -283,5 +284,9 @@ def test_steered_peers_propose_and_critique_by_rule_and_ask_the_model_only_for_w
     assert started and started <= accepted  # critiqued before compute
     ran = [proposals[h].title for h in started]
     assert len(ran) == len(set(ran)), "one standard change ran twice"
+    for h in started:  # the script only runs train.py: the change was made for it
+        idea = next(i for i in IDEAS if i.title == proposals[h].title)
+        code = next((run_dir / "agent" / "peers").glob(f"*/{h}/train.py")).read_text()
+        assert idea.code.strip() in code, h
     grade = json.loads((run_dir / "grade.json").read_text())
     assert grade["valid"], grade

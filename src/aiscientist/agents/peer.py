@@ -46,7 +46,12 @@ from aiscientist.agents.budget import BudgetGuard
 from aiscientist.agents.ideas import ideas_block, tried_programs
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.loop import Agent
-from aiscientist.agents.peer_steering import next_idea, rule_critique, standard_proposal
+from aiscientist.agents.peer_steering import (
+    next_idea,
+    rule_critique,
+    standard_proposal,
+    with_standard_change,
+)
 from aiscientist.agents.peer_tools import (
     CritiqueArgs,
     ProposeArgs,
@@ -436,13 +441,20 @@ class Peer:
         (in ``submission/``), or the framework's baseline before there is one, is copied into
         the peer's area, so the hypothesis is a change to it and running it unchanged still
         gives a valid result. Returns that as a prompt section with the standard changes not
-        yet tried (``agents/ideas.py``), the one ``title`` names first."""
+        yet tried (``agents/ideas.py``), the one ``title`` names first. A steered peer's
+        standard change is made in it already (``agents/peer_steering.py``)."""
         mine = f"{area}/train.py"
-        if self.view.exists(mine):
-            program = self.view.read_text(mine)
-        else:
-            program = self._program()
-            self.view.write_text(mine, program)
+        base = self._program()
+        made = with_standard_change(base, title) if self.steered else base
+        if not self.view.exists(mine):
+            self.view.write_text(mine, made)
+        if made != base:
+            return (
+                "\n\nYour area already holds train.py, the best program so far with this "
+                "hypothesis's change made (it runs and writes a valid submission): run it "
+                "(run_experiment with command 'python train.py')."
+            )
+        program = self.view.read_text(mine)
         return (
             "\n\nYour area already holds train.py, the best program so far (it runs and "
             "writes a valid submission): make the hypothesis's change to it (replace_function "

@@ -9,7 +9,10 @@ of a change); its other calls are made by rule, without the model (``Steering.se
   of the run nor a hypothesis of the tree has taken yet (``standard_proposal``); when none is
   left, the model proposes;
 - **a critique** accepts a proposal unless its title repeats an earlier hypothesis that was
-  not abandoned (``rule_critique``): the compute is not spent twice on one idea.
+  not abandoned (``rule_critique``): the compute is not spent twice on one idea;
+- **the work on a standard change** starts from the program with that change already made
+  (``with_standard_change``): a 1.5B model often ran the program unchanged, so the
+  experiment measured the parent again under the change's name.
 
 The tree's rules are unchanged: a proposal still runs only after a critique by another peer.
 """
@@ -19,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from aiscientist.agents.ideas import Idea, untried
+from aiscientist.agents.code_repair import replace_function
+from aiscientist.agents.ideas import IDEAS, Idea, untried
 from aiscientist.agents.tools import Todo, Tool
 from aiscientist.hypotheses.events import HypothesisNode
 from aiscientist.hypotheses.tree import HypothesisTree
@@ -63,3 +67,15 @@ def rule_critique(critique: Tool, t: HypothesisTree, h: HypothesisNode) -> Tool:
         fixed = {"accept": True, "note": "not a repeat of an earlier hypothesis: worth a run"}
     advice = Todo(f"critique {h.id} by rule", "critique", fixed, blocks_finish=False, patience=0)
     return dataclasses.replace(critique, todo=lambda: [advice])
+
+
+def with_standard_change(program: str, title: str) -> str:
+    """``program`` with the standard change titled ``title`` made (``program`` when no
+    standard change has that title or ``program`` lacks its function)."""
+    idea = next((i for i in IDEAS if i.title == title), None)
+    if idea is None:
+        return program
+    try:
+        return replace_function(program, idea.function, idea.code)[0]
+    except ValueError:
+        return program

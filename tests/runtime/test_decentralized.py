@@ -195,7 +195,13 @@ def test_killed_peers_claim_was_taken_over_after_its_lease_expired(
     assert any(n.startswith(f"{victim}: died") for n in notes)
 
 
-NOTHING_WRITTEN = """\
+ONLY_WORK = """\
+peer-0/work: &work
+  - tool_calls: [{name: run_experiment, arguments: {command: "python train.py"}}]
+peer-1/work: *work
+"""
+NOTHING_WRITTEN = (
+    """\
 peer-0/propose:
   - tool_calls:
       - {name: propose, arguments: {title: "Tune the model", description: "Better.", tags: [m]}}
@@ -203,10 +209,30 @@ peer-1/propose: []
 peer-0/critique: &critique
   - tool_calls: [{name: critique, arguments: {accept: true, note: "Worth a run."}}]
 peer-1/critique: *critique
-peer-0/work: &work
-  - tool_calls: [{name: run_experiment, arguments: {command: "python train.py"}}]
-peer-1/work: *work
 """
+    + ONLY_WORK
+)
+
+
+def _two_peers_on_friedman(tmp_path: Path, script: str, *overrides: str) -> Path:
+    """A finished decentralized run of two scripted peers on a regression task."""
+    path = tmp_path / "peers.yaml"
+    path.write_text(script)
+    cfg = load_config(
+        overrides=[
+            f"models.default=scripted:{path}",
+            "sandbox.kind=local",
+            "mode=decentralized",
+            "peers=2",
+            "budget.wall_minutes=3",
+            *overrides,
+        ]
+    )
+    run_dir = create_run("friedman-regression", cfg, root=tmp_path / "runs")
+    execute_run(run_dir, cfg)
+    m = read_manifest(run_dir)
+    assert m.status == "finished", m.status_note
+    return run_dir
 
 
 def test_a_peer_that_writes_nothing_still_runs_a_working_program(
@@ -216,34 +242,13 @@ def test_a_peer_that_writes_nothing_still_runs_a_working_program(
     any champion): a peer that runs it without writing a line, on a regression task whose
     shape no script was written for, gets a verified champion and a valid graded submission,
     not a dead end."""
-    script = tmp_path / "peers.yaml"
-    script.write_text(NOTHING_WRITTEN)
-    cfg = load_config(
-        overrides=[
-            f"models.default=scripted:{script}",
-            "sandbox.kind=local",
-            "mode=decentralized",
-            "peers=2",
-            "budget.wall_minutes=3",
-        ]
-    )
-    run_dir = create_run("friedman-regression", cfg, root=tmp_path / "runs")
-    execute_run(run_dir, cfg)
-    m = read_manifest(run_dir)
-    assert m.status == "finished", m.status_note
+    run_dir = _two_peers_on_friedman(tmp_path, NOTHING_WRITTEN)
     tree = load_tree(run_dir / "tree")
     assert tree.champion is not None and tree.champion.metric is not None
     area = next((run_dir / "agent" / "peers").glob("*/*/train.py"))
     assert "def make_model" in area.read_text()  # the framework's program, preloaded
     grade = json.loads((run_dir / "grade.json").read_text())
     assert grade["valid"] and grade["score"] < 2.0, grade  # the baseline's RMSE (~1.4)
-
-
-ONLY_WORK = """\
-peer-0/work: &work
-  - tool_calls: [{name: run_experiment, arguments: {command: "python train.py"}}]
-peer-1/work: *work
-"""
 
 
 def test_steered_peers_propose_and_critique_by_rule_and_ask_the_model_only_for_work(
@@ -256,21 +261,7 @@ def test_steered_peers_propose_and_critique_by_rule_and_ask_the_model_only_for_w
     change, and the run ends with a valid graded submission."""
     from aiscientist.agents.ideas import IDEAS
 
-    script = tmp_path / "peers.yaml"
-    script.write_text(ONLY_WORK)
-    cfg = load_config(
-        overrides=[
-            f"models.default=scripted:{script}",
-            "models.steering=true",
-            "sandbox.kind=local",
-            "mode=decentralized",
-            "peers=2",
-            "budget.wall_minutes=3",
-        ]
-    )
-    run_dir = create_run("friedman-regression", cfg, root=tmp_path / "runs")
-    execute_run(run_dir, cfg)
-    assert read_manifest(run_dir).status == "finished"
+    run_dir = _two_peers_on_friedman(tmp_path, ONLY_WORK, "models.steering=true")
     events = _events(run_dir)
     proposals = {e.id: e for e in events if isinstance(e, ProposeEvent)}
     titles = {i.title for i in IDEAS}

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiscientist.agents.code_repair import replace_function
 from aiscientist.experiments.records import scan
 
 
@@ -122,6 +123,14 @@ IDEAS = (
 ''',
     ),
 )
+
+
+def apply_idea(program: str, idea: Idea) -> str | None:
+    """``program`` with ``idea``'s function in place of its own; None when it does not take it."""
+    try:
+        return replace_function(program, idea.function, idea.code)[0]
+    except ValueError:
+        return None
 
 
 def _defs(source: str) -> dict[str, ast.FunctionDef]:

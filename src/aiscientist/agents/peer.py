@@ -41,23 +41,19 @@ from typing import Literal
 
 import msgspec
 
-from aiscientist.agents.baseline import baseline_program, task_metric
 from aiscientist.agents.budget import BudgetGuard
-from aiscientist.agents.ideas import ideas_block, tried_programs
+from aiscientist.agents.ideas import tried_programs
 from aiscientist.agents.ledger import RunLedger, run_budget
 from aiscientist.agents.loop import Agent
-from aiscientist.agents.peer_steering import (
-    next_idea,
-    rule_critique,
-    standard_proposal,
-    with_standard_change,
-)
+from aiscientist.agents.peer_steering import next_idea, rule_critique, standard_proposal
 from aiscientist.agents.peer_tools import (
     CritiqueArgs,
     ProposeArgs,
     RunArgs,
+    best_program,
     pass_tool,
     scoped_write_tools,
+    start_program,
     tree_digest,
 )
 from aiscientist.agents.prompts import render
@@ -350,7 +346,7 @@ class Peer:
         task += lessons_block(self.tree, self.tags, parent)
         tool = Tool("propose", "Propose one hypothesis (ends the session).", ProposeArgs, propose)
         if self.steered and self.task_kind == "improve" and action != "debug":
-            idea = next_idea(self._program(), tried_programs(self.run_dir), t)
+            idea = next_idea(best_program(self.view, self.run_dir), tried_programs(self.run_dir), t)
             tool = standard_proposal(tool, idea) if idea is not None else tool
         self._session("propose", str(self.turns), [tool], task)
         return made[0] if made else None
@@ -428,39 +424,6 @@ class Peer:
                 return done[0]
             self._renew(hid, force=True)
 
-    def _program(self) -> str:
-        """The best program so far: the champion's ``train.py``, else the framework's
-        baseline."""
-        champion = "submission/train.py"
-        if self.view.exists(champion):
-            return self.view.read_text(champion)
-        return baseline_program(task_metric(self.run_dir))
-
-    def _start_program(self, area: str, title: str) -> str:
-        """An improve hypothesis starts from a working program: the champion's ``train.py``
-        (in ``submission/``), or the framework's baseline before there is one, is copied into
-        the peer's area, so the hypothesis is a change to it and running it unchanged still
-        gives a valid result. Returns that as a prompt section with the standard changes not
-        yet tried (``agents/ideas.py``), the one ``title`` names first. A steered peer's
-        standard change is made in it already (``agents/peer_steering.py``)."""
-        mine = f"{area}/train.py"
-        base = self._program()
-        made = with_standard_change(base, title) if self.steered else base
-        if not self.view.exists(mine):
-            self.view.write_text(mine, made)
-        if made != base:
-            return (
-                "\n\nYour area already holds train.py, the best program so far with this "
-                "hypothesis's change made (it runs and writes a valid submission): run it "
-                "(run_experiment with command 'python train.py')."
-            )
-        program = self.view.read_text(mine)
-        return (
-            "\n\nYour area already holds train.py, the best program so far (it runs and "
-            "writes a valid submission): make the hypothesis's change to it (replace_function "
-            "for one whole function), then run it." + ideas_block(program, self.run_dir, title)
-        )
-
     def _implement(self, hid: str) -> ExperimentSpec | None:
         node = self.tree.node(hid)
         assert isinstance(node, HypothesisNode)
@@ -503,7 +466,7 @@ class Peer:
         )
         task += lessons_block(self.tree, node.tags, hid)
         if self.task_kind == "improve":
-            task += self._start_program(area, node.title)
+            task += start_program(self.view, self.run_dir, area, node.title, self.steered)
         tools = [
             *scoped_write_tools(self.view, self.config.sandbox, area, self.name),
             shell_tool(ToolContext(view=self.view, sandbox=self.config.sandbox, home=area)),

@@ -22,8 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from aiscientist.agents.code_repair import replace_function
-from aiscientist.agents.ideas import IDEAS, Idea, untried
+from aiscientist.agents.ideas import IDEAS, Idea, apply_idea, untried
 from aiscientist.agents.tools import Todo, Tool
 from aiscientist.hypotheses.events import HypothesisNode
 from aiscientist.hypotheses.tree import HypothesisTree
@@ -73,9 +72,5 @@ def with_standard_change(program: str, title: str) -> str:
     """``program`` with the standard change titled ``title`` made (``program`` when no
     standard change has that title or ``program`` lacks its function)."""
     idea = next((i for i in IDEAS if i.title == title), None)
-    if idea is None:
-        return program
-    try:
-        return replace_function(program, idea.function, idea.code)[0]
-    except ValueError:
-        return program
+    made = apply_idea(program, idea) if idea is not None else None
+    return program if made is None else made

@@ -1,9 +1,14 @@
 """Tools and prompt pieces of peer sessions (``agents.peer``): the argument models of
 propose / critique / run_experiment, the tree digest peers read, writes confined to a peer's
-own area, and the pass tool."""
+own area, the pass tool, and the program an improve hypothesis starts from."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from aiscientist.agents.baseline import baseline_program, task_metric
+from aiscientist.agents.ideas import ideas_block
+from aiscientist.agents.peer_steering import with_standard_change
 from aiscientist.agents.tools import Args, Finished, Tool
 from aiscientist.agents.workspace_tools import ToolContext, function_tool, write_tools
 from aiscientist.config import SandboxConfig
@@ -86,3 +91,35 @@ def pass_tool() -> Tool:
         raise Finished("")
 
     return Tool("finish", "Stop without acting (nothing to propose / give up).", PassArgs, finish)
+
+
+def best_program(view: WorkspaceView, run_dir: Path) -> str:
+    """The best program so far: the champion's ``train.py``, else the framework's baseline."""
+    champion = "submission/train.py"
+    if view.exists(champion):
+        return view.read_text(champion)
+    return baseline_program(task_metric(run_dir))
+
+
+def start_program(view: WorkspaceView, run_dir: Path, area: str, title: str, steered: bool) -> str:
+    """An improve hypothesis starts from a working program: the best one so far
+    (``best_program``) is copied into the peer's ``area``, so the hypothesis is a change to it
+    and running it unchanged still gives a valid result. Returns that as a prompt section
+    with the standard changes not yet tried (``agents/ideas.py``), the one ``title`` names
+    first. A steered peer's standard change is made in it already (``agents/peer_steering.py``)."""
+    mine = f"{area}/train.py"
+    base = best_program(view, run_dir)
+    made = with_standard_change(base, title) if steered else base
+    if not view.exists(mine):
+        view.write_text(mine, made)
+    if made != base:
+        return (
+            "\n\nYour area already holds train.py, the best program so far with this "
+            "hypothesis's change made (it runs and writes a valid submission): run it "
+            "(run_experiment with command 'python train.py')."
+        )
+    return (
+        "\n\nYour area already holds train.py, the best program so far (it runs and "
+        "writes a valid submission): make the hypothesis's change to it (replace_function "
+        "for one whole function), then run it." + ideas_block(view.read_text(mine), run_dir, title)
+    )

@@ -9,7 +9,7 @@ import ast
 import dataclasses
 from typing import Any
 
-from aiscientist.agents.code_repair import repair_python, replace_function
+from aiscientist.agents.code_repair import repair_python
 from aiscientist.agents.ideas import describe_change
 from aiscientist.agents.tools import Todo, Tool
 from aiscientist.errors import ToolError
@@ -260,14 +260,10 @@ def shown_change(program: str, view: WorkspaceView) -> str:
     """``program`` with the first standard change no experiment of the run has tried (the one
     a refine session is shown with its code: ``ideas_block``) applied as written; ``program``
     when none applies."""
-    from aiscientist.agents.ideas import tried_programs, untried
+    from aiscientist.agents.ideas import apply_idea, tried_programs, untried
 
-    for idea in untried(program, tried_programs(view.root)):
-        try:
-            return replace_function(program, idea.function, idea.code)[0]
-        except ValueError:
-            continue
-    return program
+    made = (apply_idea(program, idea) for idea in untried(program, tried_programs(view.root)))
+    return next((m for m in made if m is not None), program)
 
 
 def _no_code(source: str) -> bool:

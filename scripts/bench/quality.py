@@ -55,7 +55,6 @@ def read_cells(path: Path) -> list[dict[str, Any]]:
             c = json.loads(line)
         except json.JSONDecodeError:
             continue  # a torn last line: that cell is run again
-        cells.pop(cell_key(c), None)
         cells[cell_key(c)] = c
     return list(cells.values())
 
